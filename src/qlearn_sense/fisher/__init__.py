@@ -1,0 +1,37 @@
+"""Fisher information: QFI via the SLD (custom VJP), CFI, and closed-form limits.
+
+Pure, jit-able and differentiable. Units: rad^-2 for a phase per qubit.
+"""
+
+from qlearn_sense.fisher._bounds import (
+    asymptotic_bound,
+    bounds_table,
+    channel_extension_bound,
+    crb_field_std,
+    crb_phase_std,
+    frequency_optimum,
+    ghz_dephased,
+    heisenberg_limit,
+    sensitivity,
+    sql,
+    two_qubit_optimum,
+)
+from qlearn_sense.fisher._sld import cfi, pure_state_qfi, qfi, qfi_generator
+
+__all__ = [
+    "asymptotic_bound",
+    "bounds_table",
+    "cfi",
+    "channel_extension_bound",
+    "crb_field_std",
+    "crb_phase_std",
+    "frequency_optimum",
+    "ghz_dephased",
+    "heisenberg_limit",
+    "pure_state_qfi",
+    "qfi",
+    "qfi_generator",
+    "sensitivity",
+    "sql",
+    "two_qubit_optimum",
+]
