@@ -89,9 +89,9 @@ def _method(method):
     return method
 
 
-def _law(p0, p1, shots, method, warn):
+def _law(p0, p1, shots, method):
     law = llr_law(p0, p1, shots, method)
-    if warn and law.approximate and method == "auto":
+    if law.approximate and method == "auto":
         warnings.warn(
             f"exact LLR law infeasible for shots={shots}; using the saddle-point "
             "approximation", ApproximationWarning, stacklevel=3)
@@ -194,7 +194,7 @@ def roc_curve(p0, p1, shots: int, *, method: str = "auto") -> tuple[np.ndarray, 
     """
     a, b = _pair(p0, p1)
     m = check_shots("shots", shots)
-    fa, de = _law(a, b, m, _method(method), warn=True).roc()
+    fa, de = _law(a, b, m, _method(method)).roc()
     return np.asarray(fa, dtype=float), np.asarray(de, dtype=float)
 
 
@@ -255,7 +255,7 @@ def min_error_fixed_shots(p0, p1, shots: int, p0_prior: float = 0.5, *,
     a, b = _pair(p0, p1)
     m = check_shots("shots", shots)
     pi0 = check_prior("p0_prior", p0_prior)
-    err = _law(a, b, m, _method(method), warn=True).bayes_error(pi0)
+    err = _law(a, b, m, _method(method)).bayes_error(pi0)
     return float(min(max(err, 0.0), min(pi0, 1.0 - pi0)))
 
 
@@ -295,9 +295,12 @@ def shots_to_decide(p0, p1, alpha: float, beta: float, *, max_shots: int = 10**7
     cap = check_shots("max_shots", max_shots)
     method = _method(method)
     target = 1.0 - beta - 1e-12
+    approx = []
 
     def ok(m):
-        return _law(a, b, m, method, warn=True).np_test(alpha)[2] >= target
+        law = llr_law(a, b, m, method)
+        approx.append(law.approximate)
+        return law.np_test(alpha)[2] >= target
 
     keep = (a > 0) & (b > 0)
     guess = 1
@@ -322,6 +325,9 @@ def shots_to_decide(p0, p1, alpha: float, beta: float, *, max_shots: int = 10**7
     while hi - lo > 1:  # invariant: ok(hi) and not ok(lo)
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    if method == "auto" and any(approx):
+        warnings.warn("exact LLR law infeasible for some shot numbers; saddle-point "
+                      "powers were used in the search", ApproximationWarning, stacklevel=2)
     return int(hi)
 
 

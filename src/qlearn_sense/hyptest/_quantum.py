@@ -263,7 +263,9 @@ def min_error_discrimination(
 
     Returns:
       DiscriminationResult(success, error, povm), povm a list of k (d, d)
-      complex arrays (Hermitian, PSD and summing to I to solver accuracy).
+      complex arrays; the solver output is projected onto the PSD cone and
+      renormalized, so the POVM is valid to machine precision and ``success``
+      is achieved by it (optimal to solver accuracy).
 
     Raises:
       ValueError: fewer than 2 states, an invalid state, mismatched shapes, or
@@ -278,10 +280,21 @@ def min_error_discrimination(
         cp.real(sum(p * cp.trace(r @ e) for p, r, e in zip(pri, rhos, elems)))
     )
     cp.Problem(objective, constraints).solve(solver=solver)
-    povm = [0.5 * (e.value + e.value.conj().T) for e in elems]
+    povm = _clean_povm([e.value for e in elems])
     success = float(sum(p * np.real(np.trace(r @ e)) for p, r, e in zip(pri, rhos, povm)))
     success = min(max(success, 0.0), 1.0)
     return DiscriminationResult(success=success, error=1.0 - success, povm=povm)
+
+
+def _clean_povm(raw: list[np.ndarray]) -> list[np.ndarray]:
+    """Projects solver output onto a valid POVM: PSD parts, renormalized to sum to I."""
+    pos = []
+    for e in raw:
+        lam, vec = np.linalg.eigh(0.5 * (e + e.conj().T))
+        pos.append((vec * np.clip(lam, 0.0, None)) @ vec.conj().T)
+    lam, vec = np.linalg.eigh(sum(pos))
+    s = (vec / np.sqrt(lam)) @ vec.conj().T
+    return [0.5 * (s @ e @ s + (s @ e @ s).conj().T) for e in pos]
 
 
 def pretty_good_measurement(

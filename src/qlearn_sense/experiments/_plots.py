@@ -1,0 +1,85 @@
+"""Plots of a run: Fisher information vs iterations, estimates vs the Cramer-Rao bound, error vs shots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_trace(results: dict, path: Path) -> None:
+    """Objective (rad^-2) per optimizer step with the SQL, QFI and Heisenberg lines."""
+    opt, fisher = results["optimization"], results["fisher"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.arange(1, len(opt["trace"]) + 1), opt["trace"], label=f"objective ({opt['objective'].upper()})")
+    ax.axhline(fisher["sql"], color="gray", ls="--", label="SQL  n eta^2")
+    ax.axhline(fisher["hl"], color="k", ls=":", label="Heisenberg  n^2")
+    ax.axhline(fisher["qfi"], color="C1", ls="-.", label="final QFI")
+    if fisher.get("asymptotic_bound"):
+        ax.axhline(fisher["asymptotic_bound"], color="C3", ls="--", lw=0.8, label="n eta^2/(1-eta^2)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("Fisher information per shot (rad$^{-2}$)")
+    ax.set_title(f"{results['name']}: n = {results['n_qubits']}, eta = {results['sensor']['eta']:.3g}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_estimates(results: dict, path: Path) -> None:
+    """Histogram of per-repetition field estimates against the Cramer-Rao Gaussian."""
+    est = results["estimate"]
+    reps = np.asarray(est["repetitions"]["field_T"], dtype=float)
+    crb = est["repetitions"]["crb_std_T"]
+    truth = est["true_field_T"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.hist(reps, bins=max(5, len(reps) // 4), density=True, alpha=0.6, label="MLE per repetition")
+    x = np.linspace(truth - 4 * crb, truth + 4 * crb, 400)
+    ax.plot(x, np.exp(-0.5 * ((x - truth) / crb) ** 2) / (crb * np.sqrt(2 * np.pi)), "k-",
+            label="Cramer-Rao N(B, 1/(N F))")
+    ax.axvline(truth, color="C3", ls="--", label=f"true field {truth:.3g} T")
+    ax.set_xlabel("field estimate (T)")
+    ax.set_ylabel("density (1/T)")
+    ax.set_title(f"{results['shots']} shots x {results['repetitions']} repetitions")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_error_vs_shots(results: dict, path: Path) -> None:
+    """Cramer-Rao field error vs shots (CFI, QFI, SQL) with the measured spread and the true field."""
+    fisher, sensor = results["fisher"], results["sensor"]
+    dphi = abs(sensor["dphi_dB_rad_per_T"])
+    shots = np.logspace(0, max(12, np.log10(max(results["shots"], 1)) + 2), 200)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, f, style in (("CFI (this measurement)", fisher["cfi"], "C0-"), ("QFI", fisher["qfi"], "C1--"),
+                            ("SQL", fisher["sql"], "k:")):
+        if f and f > 0:
+            ax.loglog(shots, 1 / (np.sqrt(shots * f) * dphi), style, label=label)
+    reps = results["estimate"]["repetitions"]
+    ax.loglog([results["shots"]], [reps["empirical_std_T"]], "C3o", label="measured spread")
+    truth = abs(results["estimate"]["true_field_T"])
+    if truth > 0:
+        ax.axhline(truth, color="C2", ls="-.", label="|true field| (SNR 1)")
+    ax.set_xlabel("shots")
+    ax.set_ylabel("field standard deviation (T)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_run(results: dict, folder: Path) -> list[Path]:
+    """All plots of a run into ``folder``; returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "fisher_vs_iterations.png", folder / "estimates_vs_crb.png", folder / "error_vs_shots.png"]
+    plot_trace(results, paths[0])
+    plot_estimates(results, paths[1])
+    plot_error_vs_shots(results, paths[2])
+    return paths
