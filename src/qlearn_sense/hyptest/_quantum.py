@@ -350,7 +350,8 @@ def quantum_shots_to_decide(
       D10, V10 likewise. The D + sqrt(V/m) z expansion of the optimal type-II
       exponent is exact to second order in Stein's regime (Li, Ann. Stat. 42,
       171 (2014); Tomamichel & Hayashi, IEEE TIT 59, 7693 (2013)); applying it to
-      both errors at once is a heuristic, with O(log m) corrections ignored. For
+      both errors at once is a heuristic, with O(log m) corrections ignored
+      (unreliable below a few tens of copies; use ``upper_bound`` there). For
       commuting states it is the classical normal approximation (Bernoulli 0.5
       vs 0.6 at alpha = beta = 0.01 gives 530, exact 530..540). When a relative
       entropy is infinite (support mismatch) the estimate falls back to

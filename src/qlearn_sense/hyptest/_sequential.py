@@ -7,6 +7,7 @@ Log-likelihood ratios are in nats, log(p1/p0): positive values favour H1.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -107,7 +108,7 @@ def _sprt_setup(p0, p1, alpha, beta):
     a, b = _pair(p0, p1)
     check_distinct("p0", a, "p1", b)
     thr = sprt_thresholds(alpha, beta)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         llr = np.log(b) - np.log(a)  # +-inf off the common support, nan if both 0
     return a, b, thr, llr
 
@@ -214,13 +215,18 @@ def sprt_simulate(p0, p1, alpha: float, beta: float, *, true_hypothesis: int,
 
     Raises:
       ValueError: invalid or identical p0, p1, shapes differ, alpha or beta
-        invalid, true_hypothesis not 0 or 1, n_runs < 1, or max_shots < 1.
+        invalid, true_hypothesis not 0 or 1, seed not an integer >= 0 or a
+        Generator, n_runs < 1, or max_shots < 1.
     """
     a, b, thr, llr = _sprt_setup(p0, p1, alpha, beta)
     if true_hypothesis not in (0, 1) or isinstance(true_hypothesis, bool):
         raise ValueError(f"true_hypothesis={true_hypothesis!r}; accepted: 0 or 1")
     n_runs = check_shots("n_runs", n_runs)
     max_shots = check_shots("max_shots", max_shots)
+    if not (isinstance(seed, np.random.Generator) or (
+            isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))
+            and seed >= 0)):
+        raise ValueError(f"seed={seed!r}; accepted: an integer >= 0 or a numpy Generator")
     rng = np.random.default_rng(seed)
     p = b if true_hypothesis else a
     support = np.nonzero(p > 0)[0]

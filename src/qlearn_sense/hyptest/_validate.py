@@ -8,6 +8,7 @@ reading the source.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,15 @@ def _short(x) -> str:
     if isinstance(x, np.ndarray):
         return np.array2string(x, threshold=8, precision=4)
     return repr(x)
+
+
+def _real(x) -> float | None:
+    """``float(x)`` for a real number that is not a bool (0-d arrays allowed), else None."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        return None
+    return float(x)
 
 
 def as_density_matrix(name: str, rho, atol: float = ATOL) -> np.ndarray:
@@ -103,47 +113,32 @@ def as_probability_vector(name: str, p, atol: float = ATOL) -> np.ndarray:
 
 def check_open_unit(name: str, x) -> float:
     """Checks ``0 < x < 1`` (error rates alpha, beta) and returns ``float(x)``."""
-    try:
-        val = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={x!r}; accepted: a number in the open interval (0, 1)")
-    if not 0.0 < val < 1.0:
+    val = _real(x)
+    if val is None or not 0.0 < val < 1.0:
         raise ValueError(f"{name}={x!r}; accepted: a number in the open interval (0, 1)")
     return val
 
 
 def check_prior(name: str, x) -> float:
     """Checks a prior probability ``0 <= x <= 1`` and returns ``float(x)``."""
-    try:
-        val = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={x!r}; accepted: a probability in [0, 1]")
-    if not 0.0 <= val <= 1.0:
+    val = _real(x)
+    if val is None or not 0.0 <= val <= 1.0:
         raise ValueError(f"{name}={x!r}; accepted: a probability in [0, 1]")
     return val
 
 
 def check_shots(name: str, m, minimum: int = 1) -> int:
     """Checks an integral count ``m >= minimum`` (bools rejected) and returns ``int(m)``."""
-    ok = not isinstance(m, (bool, np.bool_))
-    if ok:
-        try:
-            val = float(m)
-            ok = math.isfinite(val) and val == int(val) and val >= minimum
-        except (TypeError, ValueError, OverflowError):
-            ok = False
-    if not ok:
+    val = _real(m)
+    if val is None or not (math.isfinite(val) and val == int(val) and val >= minimum):
         raise ValueError(f"{name}={m!r}; accepted: an integer >= {minimum}")
-    return int(m)
+    return int(val)
 
 
 def check_positive(name: str, x) -> float:
     """Checks a finite ``x > 0`` and returns ``float(x)``."""
-    try:
-        val = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={x!r}; accepted: a finite number > 0")
-    if not (math.isfinite(val) and val > 0.0):
+    val = _real(x)
+    if val is None or not (math.isfinite(val) and val > 0.0):
         raise ValueError(f"{name}={x!r}; accepted: a finite number > 0")
     return val
 

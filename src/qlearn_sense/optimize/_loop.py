@@ -108,8 +108,7 @@ def maximize(objective: Callable[[Array], Array], init_params: Array, *, optimiz
         raise ValueError(f"steps = {steps}; must be >= 0")
     params = init_params
     if init_params.shape[1] == 0:
-        values = jax.vmap(objective)(params)
-        v = np.asarray(values)
+        v = np.asarray(jax.jit(jax.vmap(objective))(params))
         return OptimizationResult(np.zeros(0), float(v.max()), np.full(steps, v.max()),
                                   np.tile(v[:, None], (1, steps)), v)
     step = make_step(objective, optimizer)
@@ -120,7 +119,7 @@ def maximize(objective: Callable[[Array], Array], init_params: Array, *, optimiz
         traces[:, i] = np.asarray(values)
         if callback is not None:
             callback(i, traces[:, i])
-    final = np.asarray(jax.vmap(objective)(params))
+    final = np.asarray(jax.jit(jax.vmap(objective))(params))
     final = np.where(np.isfinite(final), final, -np.inf)
     best = int(np.argmax(final))
     return OptimizationResult(np.asarray(params[best]), float(final[best]), traces[best], traces, final)
@@ -139,8 +138,11 @@ def optimize_protocol(jp: JaxProtocol, n_params: int, n_prep_params: int, *, obj
 
     For ``objective="cfi"`` the optimization is staged: the first half of the
     steps maximizes the QFI over the preparation parameters (the measurement
-    cannot beat it), the second half the CFI over all parameters from there.
-    The returned trace concatenates both stages (QFI, then CFI).
+    cannot beat it); the second half maximizes the CFI over all parameters,
+    restart 0 from the QFI-optimal preparation and the other restarts from their
+    random starts (the QFI-optimal state is not always the best partner of a
+    restricted measurement ansatz). The returned trace concatenates both stages
+    (QFI, then CFI) of the best restart.
 
     Args:
       jp: compiled protocol.
@@ -173,10 +175,9 @@ def optimize_protocol(jp: JaxProtocol, n_params: int, n_prep_params: int, *, obj
     if first:
         stage1 = maximize(lambda th: jp.qfi(jnp.concatenate([th, init[0, n_prep_params:]])),
                           init[:, :n_prep_params], optimizer=optimizer, steps=first, callback=callback)
-        prep = jnp.broadcast_to(jnp.asarray(stage1.params), (restarts, n_prep_params))
-        # restart 0 keeps the QFI-optimal preparation; others perturb it slightly
-        noise = 0.05 * jax.random.normal(jax.random.fold_in(key, 1), prep.shape).at[0].set(0.0)
-        init = jnp.concatenate([prep + noise, init[:, n_prep_params:]], axis=1)
+        # restart 0 continues from the QFI-optimal preparation; the others keep their random
+        # starts, because a QFI-optimal state can be a poor partner for the measurement ansatz
+        init = init.at[0, :n_prep_params].set(jnp.asarray(stage1.params))
 
     def offset_callback(i, values):
         if callback is not None:
