@@ -98,3 +98,29 @@ class AbstractBackend(abc.ABC):
           ValueError: malformed params, phis or shots.
           BackendError: the backend failed.
         """
+
+    # Optional extensions (device backends, exact simulators, asynchronous hardware).
+
+    asynchronous: bool = False
+    """True when :meth:`run` queues work on remote hardware: the runner then
+    submits (``submit``), records the job in the ledger and returns."""
+
+    def configure(self, **options: Any) -> "AbstractBackend":
+        """Set compilation options before running (devices use them; simulators ignore them).
+
+        Keys understood by device backends: ``optimization_level``,
+        ``seed_transpiler``, ``initial_layout`` (physical qubit per sensor
+        qubit), ``interrogation_time_s`` (delay before the encoding).
+
+        Returns:
+          ``self``, so calls chain.
+        """
+        return self
+
+    def probabilities(self, protocol: Protocol, params: np.ndarray, phis: np.ndarray | float) -> np.ndarray:
+        """Exact outcome probabilities, shape (P, 2**n), little-endian, where the backend can compute them.
+
+        Raises:
+          NotImplementedError: the backend only samples (devices, emulators).
+        """
+        raise NotImplementedError(f"backend {self.name!r} only samples; it has no exact probabilities")

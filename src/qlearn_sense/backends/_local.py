@@ -73,3 +73,8 @@ class LocalBackend(AbstractBackend):
         counts, mem = sample_counts(probs, int(shots), np.random.default_rng(seed), memory)
         return SampleResult(counts=counts, shots=int(shots), n_qubits=protocol.n_qubits, backend=self.name,
                             memory=mem, metadata={"simulator": "qlearn_sense.protocol.compile_jax"})
+
+    def probabilities(self, protocol: Protocol, params: np.ndarray, phis) -> np.ndarray:
+        """Exact outcome probabilities (see :func:`exact_probs`)."""
+        params, phis = _check_batch(protocol, params, phis, 1)
+        return exact_probs(protocol, params, phis)
