@@ -193,11 +193,15 @@ def counts_from_primitive_result(result, n_qubits: int, register: str = "meas") 
     if data is not None and hasattr(data, register):
         bits = getattr(data, register).to_bool_array(order="little")
     else:
-        payload = getattr(item, "result", item)
-        try:
-            bits = np.asarray(payload[register], dtype=bool)
-        except (KeyError, TypeError, IndexError):
-            raise ValueError(f"sampler result has no classical register {register!r}") from None
+        bits = None
+        for payload in (item, getattr(item, "result", None)):
+            try:
+                bits = np.asarray(payload[register], dtype=bool)
+                break
+            except (KeyError, TypeError, IndexError):
+                continue
+        if bits is None:
+            raise ValueError(f"sampler result has no classical register {register!r}")
     bits = bits.reshape(-1, bits.shape[-2], bits.shape[-1])[..., :n_qubits]
     return counts_from_bits(bits, n_qubits)
 

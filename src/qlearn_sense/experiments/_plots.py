@@ -83,3 +83,51 @@ def plot_run(results: dict, folder: Path) -> list[Path]:
     plot_estimates(results, paths[1])
     plot_error_vs_shots(results, paths[2])
     return paths
+
+
+def plot_shadows(shadows: dict, path: Path) -> None:
+    """Shadow estimates with error bars against the exact noisy and ideal values, per observable."""
+    rows = shadows["observables"]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(rows)), 4))
+    ax.errorbar(x, [r["estimate"] for r in rows], yerr=[2 * r["stderr"] for r in rows], fmt="o", ms=4,
+                label="shadow estimate +- 2 SE")
+    ax.plot(x, [r["exact_noisy"] for r in rows], "k_", ms=12, label="exact (noisy sensor)")
+    ax.plot(x, [r["exact_with_readout"] for r in rows], "C2_", ms=12, label="exact incl. readout error")
+    ax.plot(x, [r["exact_ideal"] for r in rows], "C3x", label="ideal (noiseless)")
+    ax.set_xticks(x, [r["name"] for r in rows], rotation=90, fontsize=7)
+    ax.set_ylabel("expectation value")
+    ax.set_title(f"classical shadows: {shadows['ensemble']}, {shadows['snapshots']} snapshots")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_detection(curves: dict, folder: Path) -> list[Path]:
+    """ROC curves and error probability vs shots (achieved vs quantum Chernoff bound) per protocol."""
+    folder = Path(folder)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, c in curves["roc"].items():
+        ax.plot(c["false_alarm"], c["detection"], label=f"{name} (m = {c['shots']}, AUC {c['auc']:.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("false-alarm probability alpha")
+    ax.set_ylabel("detection probability 1 - beta")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    roc = folder / "roc.png"
+    fig.savefig(roc, dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (name, c) in enumerate(curves["error_vs_shots"].items()):
+        ax.loglog(c["shots"], np.maximum(c["measurement"], 1e-300), f"C{i}-", label=f"{name}: measurement")
+        ax.loglog(c["shots"], np.maximum(c["quantum_chernoff_bound"], 1e-300), f"C{i}--",
+                  label=f"{name}: quantum Chernoff bound")
+    ax.set_xlabel("shots")
+    ax.set_ylabel("Bayes error probability")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    evs = folder / "error_vs_shots_detection.png"
+    fig.savefig(evs, dpi=120)
+    plt.close(fig)
+    return [roc, evs]

@@ -260,10 +260,46 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
         progress("sampling", 1, 1)
     np.save(run_dir / "counts.npy", sample.counts)
     results.update(analyse(design, params, sample))
+    extra_analyses(design, params, sample, be, run_dir, results, progress=progress)
     results["versions"] = versions()
     save_results(results, run_dir / "results.json")
     plot_run(results, run_dir / "plots")
     return RunOutcome(run_dir=run_dir, results=results)
+
+
+def extra_analyses(design: Design, params: np.ndarray, sample: SampleResult, backend: AbstractBackend,
+                   run_dir: Path, results: dict, *, progress: Progress | None = None) -> None:
+    """Classical shadows and detection, when the config asks for them (results updated in place).
+
+    Raw shadow data go to ``shadows.npz``; detection curves to ``detection_curves.json``
+    and plots ``roc.png``, ``error_vs_shots_detection.png``.
+    """
+    from qlearn_sense.experiments._detection_run import analyse_detection
+    from qlearn_sense.experiments._plots import plot_detection, plot_shadows
+    from qlearn_sense.experiments._shadows_run import run_shadows
+
+    seeds = derive_seeds(design.config.seed)
+    if design.config.shadows is not None:
+        if progress is not None:
+            progress("classical shadows", 0, 1)
+        sh = run_shadows(design, params, backend, seed=seeds["shadows"])
+        recipes, bits = sh.pop("recipes"), sh.pop("bits")
+        np.savez_compressed(run_dir / "shadows.npz", bits=np.asarray(bits, dtype=np.uint8),
+                            **({} if recipes is None else {"recipes": np.asarray(recipes, dtype=np.int8)}))
+        results["shadows"] = sh
+        plot_shadows(sh, run_dir / "plots" / "shadows.png")
+        if progress is not None:
+            progress("classical shadows", 1, 1)
+    if design.config.detection is not None:
+        if progress is not None:
+            progress("detection", 0, 1)
+        det = analyse_detection(design, params, sample.counts.sum(axis=0), seed=seeds["detection"])
+        curves = det.pop("curves")
+        atomic_write_text(run_dir / "detection_curves.json", json.dumps(curves) + "\n")
+        results["detection"] = det
+        plot_detection(curves, run_dir / "plots")
+        if progress is not None:
+            progress("detection", 1, 1)
 
 
 def run_config_file(path: str | Path, **kwargs) -> RunOutcome:
