@@ -19,11 +19,18 @@ from qiskit.transpiler import Target
 from qlearn_sense.protocol import Noise
 
 
-def fake_backend_names() -> list[str]:
-    """Names of the qiskit-ibm-runtime fake backends (``fake_fez``, ``fake_manila``, ...)."""
+@lru_cache(maxsize=1)
+def _fake_names() -> tuple[str, ...]:
     from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
 
-    return sorted(b.name for b in FakeProviderForBackendV2().backends())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return tuple(sorted(b.name for b in FakeProviderForBackendV2().backends()))
+
+
+def fake_backend_names() -> list[str]:
+    """Names of the qiskit-ibm-runtime fake backends (``fake_fez``, ``fake_manila``, ...)."""
+    return list(_fake_names())
 
 
 def normalize_fake_name(name: str) -> str:

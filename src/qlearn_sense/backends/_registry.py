@@ -44,3 +44,45 @@ def _local(arg: str | None) -> AbstractBackend:
 
 
 register_backend("local", _local, "'local' (embedded JAX simulator, default)")
+
+
+def _pennylane(arg: str | None) -> AbstractBackend:
+    from qlearn_sense.backends._pennylane import PENNYLANE_DEVICES, PennyLaneBackend
+
+    if not arg:
+        raise ValueError("backend 'pennylane:<device>' needs a device; accepted: "
+                         + ", ".join(f"pennylane:{d}" for d in PENNYLANE_DEVICES))
+    return PennyLaneBackend(arg)
+
+
+def _aer(arg: str | None) -> AbstractBackend:
+    from qlearn_sense.backends._aer import AerBackend, AerDeviceBackend
+
+    return AerBackend() if not arg else AerDeviceBackend(arg)
+
+
+def _ibm_local(arg: str | None) -> AbstractBackend:
+    from qlearn_sense.backends._runtime import IBMLocalBackend
+
+    if not arg:
+        raise ValueError("backend 'ibm-local:<fake-backend>' needs a fake device, e.g. 'ibm-local:fake_fez'")
+    return IBMLocalBackend(arg)
+
+
+def _ibm(arg: str | None) -> AbstractBackend:
+    from qlearn_sense.backends._runtime import IBMRuntimeBackend
+
+    if not arg:
+        raise ValueError("backend 'ibm:<backend>' needs a device name, e.g. 'ibm:ibm_fez'")
+    return IBMRuntimeBackend(arg)
+
+
+register_backend("pennylane", _pennylane,
+                 "'pennylane:<device>' (PennyLane QNode; default.mixed with the protocol's noise, "
+                 "default.qubit and lightning.qubit noiseless)")
+register_backend("aer", _aer, "'aer' (AerSimulator, density matrix, the protocol's noise) or 'aer:<fake-backend>' "
+                              "(AerSimulator with a qiskit-ibm-runtime fake device's noise, e.g. 'aer:fake_fez')")
+register_backend("ibm-local", _ibm_local, "'ibm-local:<fake-backend>' (qiskit-ibm-runtime local testing mode, "
+                                          "e.g. 'ibm-local:fake_fez')")
+register_backend("ibm", _ibm, "'ibm:<backend>' (IBM Quantum hardware through QiskitRuntimeService, "
+                              "e.g. 'ibm:ibm_fez'; asynchronous, recorded in the job ledger)")

@@ -121,8 +121,10 @@ def plot_detection(curves: dict, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, (name, c) in enumerate(curves["error_vs_shots"].items()):
         ax.loglog(c["shots"], np.maximum(c["measurement"], 1e-300), f"C{i}-", label=f"{name}: measurement")
-        ax.loglog(c["shots"], np.maximum(c["quantum_chernoff_bound"], 1e-300), f"C{i}--",
-                  label=f"{name}: quantum Chernoff bound")
+        ax.loglog(c["shots"], np.maximum(c["quantum_chernoff_upper_bound"], 1e-300), f"C{i}--", lw=0.8,
+                  label=f"{name}: optimal-POVM error, Chernoff upper bound")
+        ax.loglog(c["shots"], np.maximum(c["quantum_lower_bound"], 1e-300), f"C{i}:",
+                  label=f"{name}: quantum lower bound (fidelity)")
     ax.set_xlabel("shots")
     ax.set_ylabel("Bayes error probability")
     ax.legend(fontsize=7)

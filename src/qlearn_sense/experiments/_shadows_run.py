@@ -10,6 +10,7 @@ one shot each; recipes and per-shot bits are returned and stored.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import reduce
 
 import numpy as np
@@ -85,7 +86,9 @@ def shadow_protocol(design: Design, *, calibration: bool = False) -> Protocol:
                           noise=design.noise, name=f"{design.config.name}-shadows")
     if not calibration:
         return base
-    return Protocol(base.n_qubits, (), base.measure, base.n_params - base.n_prep_params, 0, base.noise,
+    shift = base.n_prep_params
+    measure = tuple(dataclasses.replace(g, param=None if g.param is None else g.param - shift) for g in base.measure)
+    return Protocol(base.n_qubits, (), measure, base.n_params - shift, 0, base.noise,
                     f"{design.config.name}-shadow-calibration")
 
 

@@ -1,0 +1,211 @@
+"""One point of a budget sweep: a pure function of (design entry, point, config).
+
+Runs on any worker. The only randomness is the point's own seed; the only
+side effect is the backend call (simulators compile once per process and cache).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+import traceback
+import warnings
+
+import numpy as np
+from scipy import stats
+
+from qlearn_sense.backends import get_backend
+from qlearn_sense.estimation import mle_phase
+from qlearn_sense.experiments._budget_config import BudgetConfig, GridPoint
+from qlearn_sense.experiments._budget_design import DesignEntry, observable_set
+from qlearn_sense.hyptest import ApproximationWarning, min_error_fixed_shots, neyman_pearson_test
+from qlearn_sense.shadows import basis_rotation_angles, estimate_paulis, random_pauli_recipes
+
+
+def point_fields(point: GridPoint, repetitions: int) -> dict:
+    """The identifying columns of a point's row."""
+    return {"point_index": point.index, "key": point.key, "task": point.task, "protocol": point.protocol,
+            "n_qubits": point.n_qubits, "noise": point.noise, "noise_kind": point.noise_kind,
+            "noise_value": point.noise_value, "backend": point.backend, "shots": point.shots,
+            "seed": point.seed, "point_seed": point.point_seed, "design_key": point.design_key,
+            "repetitions": repetitions}
+
+
+def error_row(point: GridPoint, repetitions: int, message: str) -> dict:
+    """The row of a point that failed (``status = "error"``)."""
+    return {**point_fields(point, repetitions), "status": "error", "error": message[-2000:]}
+
+
+def _seeds(rng: np.random.Generator, k: int) -> list[int]:
+    return [int(s) for s in rng.integers(0, 2**63, size=k)]
+
+
+def _design_fields(entry: DesignEntry) -> dict:
+    return {"eta": entry.eta, "phase_rad": entry.phase_rad, "dphi_dB_rad_per_T": entry.dphi_dB,
+            "true_field_T": entry.field_T, "shot_time_s": entry.shot_time_s, "cfi": entry.cfi, "qfi": entry.qfi,
+            "sql_fisher": entry.sql}
+
+
+def _estimation(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng: np.random.Generator) -> dict:
+    reps, m = config.repetitions, point.shots
+    sample = get_backend(point.backend).run(entry.protocol, np.tile(entry.params, (reps, 1)), entry.phase_rad, m,
+                                            seed=_seeds(rng, 1)[0])
+    est = mle_phase(entry.model, sample.counts, phi0=0.0)
+    err = est.phi / entry.dphi_dB - entry.field_T
+    mse = float(np.mean(err**2))
+    a = 1.0 - config.ci_level
+    # exact interval for a Gaussian unbiased estimator: reps * mse / var ~ chi2(reps)
+    lo, hi = reps * mse / stats.chi2.ppf(1 - a / 2, reps), reps * mse / stats.chi2.ppf(a / 2, reps)
+    d2 = entry.dphi_dB**2
+    crb = 1.0 / (m * entry.cfi * d2) if entry.cfi > 0 else math.inf
+    return {"mse_T2": mse, "mse_ci_low_T2": lo, "mse_ci_high_T2": hi, "bias_T": float(np.mean(err)),
+            "std_T": float(np.std(err, ddof=1)), "crb_T2": crb,
+            "crb_qfi_T2": 1.0 / (m * entry.qfi * d2) if entry.qfi > 0 else math.inf,
+            "crb_sql_T2": 1.0 / (m * entry.sql * d2), "mse_over_crb": mse / crb,
+            "n_at_window_edge": int(np.sum(est.at_edge))}
+
+
+def _llr_sums(counts: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        llr = np.log(p1) - np.log(p0)
+    finite = np.isfinite(llr)
+    s = counts[:, finite] @ llr[finite]
+    s = np.where(counts[:, llr == np.inf].sum(axis=1) > 0, np.inf, s)
+    return np.where(counts[:, llr == -np.inf].sum(axis=1) > 0, -np.inf, s)
+
+
+def _detection(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng: np.random.Generator) -> dict:
+    det = config.detection_config
+    reps, m = config.repetitions, point.shots
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        test = neyman_pearson_test(entry.p0, entry.p1, det.alpha, m)
+        bayes = min_error_fixed_shots(entry.p0, entry.p1, m, det.prior_null)
+    phis = np.r_[np.full(reps, entry.phi_null), np.full(reps, entry.phi_alt)]
+    sample = get_backend(point.backend).run(entry.protocol, np.tile(entry.params, (2 * reps, 1)), phis, m,
+                                            seed=_seeds(rng, 1)[0])
+    s = _llr_sums(sample.counts, entry.p0, entry.p1)
+    thr = test.threshold
+    tie = np.abs(s - thr) <= 1e-9 * max(1.0, abs(thr))
+    decide_h1 = (s > thr) & ~tie | tie & (rng.random(2 * reps) < test.randomization)
+    alpha_hat, beta_hat = float(np.mean(decide_h1[:reps])), float(np.mean(~decide_h1[reps:]))
+    approximate = test.approximate or any(issubclass(w.category, ApproximationWarning) for w in caught)
+    return {"alpha_target": det.alpha, "alpha_achieved": alpha_hat, "beta_achieved": beta_hat,
+            "error_achieved": det.prior_null * alpha_hat + (1 - det.prior_null) * beta_hat,
+            "alpha_exact": test.alpha, "beta_exact": test.beta, "bayes_error_exact": float(bayes),
+            "np_approximate": bool(approximate), "shots_to_decide": entry.shots_to_decide}
+
+
+def _measurement_params(entry: DesignEntry, recipes: np.ndarray) -> np.ndarray:
+    """Parameters of the observables protocol measuring each recipe row (0=X, 1=Y, 2=Z per qubit)."""
+    angles = basis_rotation_angles(recipes)  # (U, n, 2): (theta for RY, phi for RZ); the ansatz is RZ then RY
+    meas = angles[..., ::-1].reshape(len(recipes), -1)
+    prep = entry.params[:entry.protocol.n_prep_params]
+    return np.concatenate([np.tile(prep, (len(recipes), 1)), meas], axis=1)
+
+
+def qwc_groups(paulis: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
+    """Greedy qubit-wise-commuting grouping (heaviest strings first).
+
+    Returns:
+      ``[(recipe (n,) with 0=X, 1=Y, 2=Z, members), ...]``; qubits no member
+      touches are read in Z.
+    """
+    groups: list[tuple[np.ndarray, list[int]]] = []
+    for m in np.argsort(-(paulis != 0).sum(axis=1), kind="stable"):
+        row = paulis[m]
+        for basis, members in groups:
+            if np.all((row == 0) | (basis == 0) | (row == basis)):
+                basis[row != 0] = row[row != 0]
+                members.append(int(m))
+                break
+        else:
+            groups.append((row.astype(np.int8).copy(), [int(m)]))
+    return [(np.where(b == 0, 2, b - 1).astype(np.int8), sorted(ms)) for b, ms in groups]
+
+
+def _parities(paulis: np.ndarray, n: int) -> np.ndarray:
+    """(M, 2**n) eigenvalue signs of each string's support on little-endian outcomes."""
+    bits = (np.arange(2**n)[:, None] >> np.arange(n)) & 1  # (K, n)
+    return np.where(((bits @ (paulis != 0).T) % 2) == 1, -1.0, 1.0).T
+
+
+def _shadows_once(entry, point, obs, groups, backend, rng) -> np.ndarray:
+    n, shots = point.n_qubits, point.shots
+    recipes = random_pauli_recipes(n, shots, rng)
+    uniq, inv = np.unique(recipes, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    cnt = np.bincount(inv, minlength=len(uniq))
+    sample = backend.run(entry.obs_protocol, _measurement_params(entry, uniq), entry.phase_rad, int(cnt.max()),
+                         seed=_seeds(rng, 1)[0], memory=True)
+    order = np.argsort(inv, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    outcomes = np.empty(shots, dtype=np.int64)
+    for u in range(len(uniq)):
+        outcomes[order[starts[u]:starts[u] + cnt[u]]] = sample.memory[u, :cnt[u]]
+    bits = ((outcomes[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+    est = estimate_paulis(recipes, bits, obs, groups=None if groups is None else min(groups, shots))
+    return est.estimates if groups is None else est.median_of_means
+
+
+def _direct(entry, point, obs, reps, backend, rng) -> np.ndarray:
+    """(reps, M) estimates; shots split evenly over the groups (groups with no shot estimate 0)."""
+    groups = qwc_groups(obs.paulis)
+    per = np.full(len(groups), point.shots // len(groups))
+    per[: point.shots % len(groups)] += 1
+    signs = _parities(obs.paulis, point.n_qubits)
+    out = np.zeros((reps, len(obs)))
+    for (recipe, members), shots in zip(groups, per):
+        if shots == 0:
+            continue
+        params = np.tile(_measurement_params(entry, recipe[None, :]), (reps, 1))
+        counts = backend.run(entry.obs_protocol, params, entry.phase_rad, int(shots), seed=_seeds(rng, 1)[0]).counts
+        out[:, members] = counts @ signs[members].T / shots * obs.coefficients[members]
+    return out
+
+
+def _observables(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng: np.random.Generator) -> dict:
+    reps = config.repetitions
+    obs = observable_set(config.observables.set, point.n_qubits)
+    backend = get_backend(point.backend)
+    if point.protocol == "shadows":
+        est = np.stack([_shadows_once(entry, point, obs, config.observables.groups, backend, rng)
+                        for _ in range(reps)])
+    else:
+        est = _direct(entry, point, obs, reps, backend, rng)
+    abs_err = np.abs(est - entry.obs_truth)
+    worst = abs_err.max(axis=1)
+    half = stats.t.ppf(0.5 + config.ci_level / 2, reps - 1) * np.std(worst, ddof=1) / math.sqrt(reps)
+    return {"n_observables": len(obs), "max_error": float(worst.mean()), "max_error_ci_low": float(worst.mean() - half),
+            "max_error_ci_high": float(worst.mean() + half), "mean_abs_error": float(abs_err.mean())}
+
+
+_TASKS = {"estimation": _estimation, "detection": _detection, "observables": _observables}
+
+
+def run_point(entry: DesignEntry, point: GridPoint, config: BudgetConfig) -> dict:
+    """Evaluate one point; never raises: a failure becomes a row with ``status = "error"``.
+
+    Args:
+      entry: the design cache entry of ``point.design_key``.
+      point: the grid point.
+      config: the sweep config (repetitions, detection, observables, CI level).
+
+    Returns:
+      A row dict (see ``qlearn_sense.experiments._budget_store.COLUMNS``); the
+      metrics are a deterministic function of the arguments, ``compute_s`` and
+      ``worker`` are timing information.
+    """
+    t0 = time.perf_counter()
+    try:
+        rng = np.random.default_rng(point.point_seed)
+        row = {**point_fields(point, config.repetitions), "status": "ok", **_design_fields(entry),
+               **_TASKS[point.task](entry, point, config, rng)}
+    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        row = error_row(point, config.repetitions, f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}")
+    row["compute_s"] = time.perf_counter() - t0
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return row
