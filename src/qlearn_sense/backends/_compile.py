@@ -219,7 +219,7 @@ def isa_observable(observable, isa_circuit: QuantumCircuit) -> SparsePauliOp:
       ``SparsePauliOp`` on ``isa_circuit.num_qubits`` qubits (``apply_layout``).
 
     Raises:
-      ValueError: the observable has more qubits than the circuit's virtual register.
+      ValueError: the observable's size differs from the protocol's register.
     """
     if isinstance(observable, str):
         op = SparsePauliOp(observable)
@@ -227,6 +227,10 @@ def isa_observable(observable, isa_circuit: QuantumCircuit) -> SparsePauliOp:
         op = SparsePauliOp.from_list(observable)
     else:
         op = SparsePauliOp(observable)
+    n_virtual = (len(isa_circuit.layout.final_index_layout(filter_ancillas=True))
+                 if isa_circuit.layout is not None else isa_circuit.num_qubits)
+    if op.num_qubits != n_virtual:
+        raise ValueError(f"observable acts on {op.num_qubits} qubits; the circuit's protocol has {n_virtual}")
     return op.apply_layout(isa_circuit.layout, num_qubits=isa_circuit.num_qubits)
 
 

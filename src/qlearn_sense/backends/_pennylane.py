@@ -127,7 +127,9 @@ class PennyLaneBackend(AbstractBackend):
 
         params, phis = _check_batch(protocol, params, phis, 1)
         qnode = self._qnode(protocol)
-        p = np.stack([np.asarray(qnode(theta, float(phi)), dtype=np.float64) for theta, phi in zip(params, phis)])
+        rows, inverse = np.unique(np.column_stack([params, phis]), axis=0, return_inverse=True)
+        unique = np.stack([np.asarray(qnode(r[:-1], float(r[-1])), dtype=np.float64) for r in rows])
+        p = unique[np.asarray(inverse).reshape(-1)]
         p = _apply_readout(p, protocol.n_qubits, protocol.noise.p01, protocol.noise.p10)
         p = np.clip(p, 0.0, None)
         return p / p.sum(axis=1, keepdims=True)

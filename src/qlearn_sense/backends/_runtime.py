@@ -94,11 +94,12 @@ def call_with_retry(fn: Callable[[], Any], policy: RetryPolicy, *, what: str,
     Raises:
       SubmissionError: a non-transient failure at once, a transient one when
         the tries are used up; the message is redacted and ``kind`` says which.
+      AccountError: passed through unchanged (no usable account).
     """
     for attempt in range(policy.attempts):
         try:
             return fn()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _ibm.AccountError):
             raise
         except Exception as exc:  # noqa: BLE001 - classified below, re-raised redacted
             kind = _ibm.classify_error(exc)
@@ -281,6 +282,11 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
             self._device = call_with_retry(lambda: service.backend(self.device_name), self.retry,
                                            what=f"looking up IBM backend {self.device_name!r}")
         return self._device
+
+    def connect(self) -> "IBMRuntimeBackend":
+        """Create the service and look up the device now (fails early on account or network problems)."""
+        _ = self.device
+        return self
 
     # -- submission --------------------------------------------------------------------------
 
