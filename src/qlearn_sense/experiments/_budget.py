@@ -31,7 +31,7 @@ from qlearn_sense.experiments._budget_config import (
     key_digest,
     load_budget_config,
 )
-from qlearn_sense.experiments._budget_design import build_design, design_specs
+from qlearn_sense.experiments._budget_design import DesignEntry, build_design_or_failure, design_specs
 from qlearn_sense.experiments._budget_points import error_row, run_point
 from qlearn_sense.experiments._budget_store import DesignStore, PointStore
 from qlearn_sense.experiments._results import atomic_write_text, versions
@@ -214,7 +214,7 @@ def _execute(config, pending, store, designs, total, n_skipped, client, schedule
             if loaded[key] is not None:
                 refs[key] = c.scatter(loaded[key], hash=False)
             else:
-                refs[key] = design_futs[key] = c.submit(build_design, specs[key], pure=False,
+                refs[key] = design_futs[key] = c.submit(build_design_or_failure, specs[key], pure=False,
                                                         key=f"budget-design-{key_digest(key)}-{token}")
         n_designs = len(needed) - len(design_futs)
         if progress is not None:
@@ -223,37 +223,34 @@ def _execute(config, pending, store, designs, total, n_skipped, client, schedule
                                key=f"budget-point-{key_digest(p.key)}-{token}"): p for p in pending}
         design_of = {f: k for k, f in design_futs.items()}
         n_new = 0
-        ac = as_completed(list(design_futs.values()) + list(point_futs))
+        ac = as_completed(list(design_futs.values()) + list(point_futs), with_results=True, raise_errors=False)
         try:
-            for fut in ac:
-                if fut in design_of:
-                    if fut.status == "finished":
-                        designs.save(fut.result())
-                    n_designs += 1
+            for batch in ac.batches():  # results arrive gathered in batches (few round trips for small points)
+                for fut, result in batch:
+                    if fut in design_of:
+                        if isinstance(result, DesignEntry):
+                            designs.save(result)
+                        n_designs += 1
+                        if progress is not None:
+                            progress("designs", n_designs, len(needed))
+                        continue
+                    point = point_futs.pop(fut)
+                    row = result if fut.status == "finished" else _failed_row(point, fut, result, config)
+                    store.write(row)
+                    fut.release()
+                    n_new += 1
                     if progress is not None:
-                        progress("designs", n_designs, len(needed))
-                    continue
-                point = point_futs.pop(fut)
-                row = fut.result() if fut.status == "finished" else _failed_row(point, fut, design_futs, config)
-                store.write(row)
-                fut.release()
-                n_new += 1
-                if progress is not None:
-                    progress("points", n_skipped + n_new, total)
-                if max_points is not None and n_new >= max_points:
-                    break
+                        progress("points", n_skipped + n_new, total)
+                    if max_points is not None and n_new >= max_points:
+                        return n_new
         finally:
             if point_futs:
                 c.cancel(list(point_futs) + list(design_futs.values()))
     return n_new
 
 
-def _failed_row(point, fut, design_futs, config) -> dict:
-    dfut = design_futs.get(point.design_key)
-    if dfut is not None and dfut.status == "error":
-        exc = dfut.exception()
-        return error_row(point, config.repetitions, f"design {point.design_key} failed: {type(exc).__name__}: {exc}")
-    exc = fut.exception() if fut.status == "error" else None
-    return error_row(point, config.repetitions, f"task {fut.status}: {type(exc).__name__}: {exc}" if exc else
-                     f"task {fut.status}")
-
+def _failed_row(point, fut, result, config) -> dict:
+    """Row of a point whose task itself failed (worker lost, cancelled): run_point never raises."""
+    exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result  # (type, exception, traceback)
+    what = f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else "no result"
+    return error_row(point, config.repetitions, f"task {fut.status}: {what}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
 from qlearn_sense import _jax  # noqa: F401
@@ -75,6 +74,7 @@ class DesignEntry:
         :class:`qlearn_sense.estimation.PhaseModel`), shape (2n+1, 2**n).
       objective_value: final optimizer objective.
       optimization_s: seconds spent optimizing.
+      build_s: seconds :func:`build_design` took in all (optimization, phase model, extras).
       phi_null, phi_alt, p0, p1: detection phases (rad) and outcome distributions.
       shots_to_decide: exact shots for the Neyman-Pearson test to reach
         (alpha, beta) (nan when unreachable or no detection task).
@@ -98,6 +98,7 @@ class DesignEntry:
     coeffs: np.ndarray
     objective_value: float
     optimization_s: float
+    build_s: float = math.nan
     phi_null: float = math.nan
     phi_alt: float = math.nan
     p0: np.ndarray | None = None
@@ -110,6 +111,14 @@ class DesignEntry:
     def model(self) -> PhaseModel:
         """The exact phase model of the design's outcome probabilities."""
         return PhaseModel(self.coeffs, self.protocol.n_qubits)
+
+
+@dataclass(frozen=True)
+class DesignFailure:
+    """A design that could not be built; its points record ``error`` (it is not cached, so resume retries)."""
+
+    key: str
+    error: str
 
 
 def design_specs(config: BudgetConfig) -> dict[str, DesignSpec]:
@@ -201,13 +210,28 @@ def _optimize(protocol: Protocol, objective: str, phase: float, config: Experime
     return params, value
 
 
+def exact_or_saddlepoint(fn, *args, **kwargs):
+    """Call a :mod:`qlearn_sense.hyptest` function exactly, else with the saddle-point approximation.
+
+    Chooses the method explicitly instead of filtering ``ApproximationWarning``:
+    ``warnings.catch_warnings`` is not thread-safe and workers run points in threads.
+
+    Raises:
+      ValueError: what ``fn`` raises with ``method="saddlepoint"`` (invalid inputs, target not reached).
+    """
+    try:
+        return fn(*args, method="exact", **kwargs)
+    except ValueError:
+        return fn(*args, method="saddlepoint", **kwargs)
+
+
 def build_design(spec: DesignSpec) -> DesignEntry:
     """Optimize the spec's protocol and precompute what every point needs.
 
     Raises:
       qlearn_sense.experiments.DesignError: impossible design (e.g. an echo on a static field).
-      ValueError: invalid protocol settings.
     """
+    t_start = time.perf_counter()
     cfg = spec.config
     prep, meas, objective = STATE_PROTOCOLS[spec.protocol]
     prep = prep or cfg.protocol.preparation.ansatz
@@ -226,9 +250,7 @@ def build_design(spec: DesignSpec) -> DesignEntry:
         p0, p1 = (model.probs(x) for x in (phi0, phi1))
         p0, p1 = p0 / p0.sum(), p1 / p1.sum()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                needed = float(shots_to_decide(p0, p1, det.alpha, det.beta, max_shots=10**9))
+            needed = float(exact_or_saddlepoint(shots_to_decide, p0, p1, det.alpha, det.beta, max_shots=10**9))
         except ValueError:
             needed = math.nan
         extra.update(phi_null=phi0, phi_alt=phi1, p0=p0, p1=p1, shots_to_decide=needed)
@@ -239,9 +261,18 @@ def build_design(spec: DesignSpec) -> DesignEntry:
         rho = np.asarray(compile_jax(obs_protocol).density_matrix(theta, design.phase_rad))
         extra.update(obs_protocol=obs_protocol,
                      obs_truth=pauli_expectations(rho, observable_set(spec.observables, n)))
+    qfi = float(jax.jit(jp.qfi)(params))
     return DesignEntry(
         key=spec.key, protocol_name=spec.protocol, protocol=design.protocol, params=params,
         phase_rad=design.phase_rad, dphi_dB=design.dphi_dA, field_T=design.amplitude_T, eta=design.eta,
-        shot_time_s=design.shot_time_s, qfi=float(jax.jit(jp.qfi)(params)),
+        shot_time_s=design.shot_time_s, qfi=qfi,
         cfi=float(model.cfi(design.phase_rad)), sql=sql(n, design.eta), coeffs=model.coeffs,
-        objective_value=value, optimization_s=seconds, **extra)
+        objective_value=value, optimization_s=seconds, build_s=time.perf_counter() - t_start, **extra)
+
+
+def build_design_or_failure(spec: DesignSpec) -> DesignEntry | DesignFailure:
+    """:func:`build_design`, with any exception returned as a :class:`DesignFailure` (the sweep goes on)."""
+    try:
+        return build_design(spec)
+    except Exception as exc:  # noqa: BLE001 - recorded in every point of the design
+        return DesignFailure(spec.key, f"{type(exc).__name__}: {exc}")

@@ -11,7 +11,6 @@ import os
 import socket
 import time
 import traceback
-import warnings
 
 import numpy as np
 from scipy import stats
@@ -19,8 +18,8 @@ from scipy import stats
 from qlearn_sense.backends import get_backend
 from qlearn_sense.estimation import mle_phase
 from qlearn_sense.experiments._budget_config import BudgetConfig, GridPoint
-from qlearn_sense.experiments._budget_design import DesignEntry, observable_set
-from qlearn_sense.hyptest import ApproximationWarning, min_error_fixed_shots, neyman_pearson_test
+from qlearn_sense.experiments._budget_design import DesignEntry, DesignFailure, exact_or_saddlepoint, observable_set
+from qlearn_sense.hyptest import min_error_fixed_shots, neyman_pearson_test
 from qlearn_sense.shadows import basis_rotation_angles, estimate_paulis, random_pauli_recipes
 
 
@@ -68,8 +67,9 @@ def _estimation(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng:
 
 
 def _llr_sums(counts: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         llr = np.log(p1) - np.log(p0)
+    llr[(p0 == 0) & (p1 == 0)] = 0.0  # impossible under both hypotheses: never counted
     finite = np.isfinite(llr)
     s = counts[:, finite] @ llr[finite]
     s = np.where(counts[:, llr == np.inf].sum(axis=1) > 0, np.inf, s)
@@ -79,10 +79,8 @@ def _llr_sums(counts: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
 def _detection(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng: np.random.Generator) -> dict:
     det = config.detection_config
     reps, m = config.repetitions, point.shots
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        test = neyman_pearson_test(entry.p0, entry.p1, det.alpha, m)
-        bayes = min_error_fixed_shots(entry.p0, entry.p1, m, det.prior_null)
+    test = exact_or_saddlepoint(neyman_pearson_test, entry.p0, entry.p1, det.alpha, m)
+    bayes = exact_or_saddlepoint(min_error_fixed_shots, entry.p0, entry.p1, m, det.prior_null)
     phis = np.r_[np.full(reps, entry.phi_null), np.full(reps, entry.phi_alt)]
     sample = get_backend(point.backend).run(entry.protocol, np.tile(entry.params, (2 * reps, 1)), phis, m,
                                             seed=_seeds(rng, 1)[0])
@@ -91,11 +89,10 @@ def _detection(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng: 
     tie = np.abs(s - thr) <= 1e-9 * max(1.0, abs(thr))
     decide_h1 = (s > thr) & ~tie | tie & (rng.random(2 * reps) < test.randomization)
     alpha_hat, beta_hat = float(np.mean(decide_h1[:reps])), float(np.mean(~decide_h1[reps:]))
-    approximate = test.approximate or any(issubclass(w.category, ApproximationWarning) for w in caught)
     return {"alpha_target": det.alpha, "alpha_achieved": alpha_hat, "beta_achieved": beta_hat,
             "error_achieved": det.prior_null * alpha_hat + (1 - det.prior_null) * beta_hat,
             "alpha_exact": test.alpha, "beta_exact": test.beta, "bayes_error_exact": float(bayes),
-            "np_approximate": bool(approximate), "shots_to_decide": entry.shots_to_decide}
+            "np_approximate": bool(test.approximate), "shots_to_decide": entry.shots_to_decide}
 
 
 def _measurement_params(entry: DesignEntry, recipes: np.ndarray) -> np.ndarray:
@@ -133,18 +130,18 @@ def _parities(paulis: np.ndarray, n: int) -> np.ndarray:
 
 
 def _shadows_once(entry, point, obs, groups, backend, rng) -> np.ndarray:
+    """One shadow estimate: random recipes, one batched backend call over all 3**n recipes."""
     n, shots = point.n_qubits, point.shots
     recipes = random_pauli_recipes(n, shots, rng)
-    uniq, inv = np.unique(recipes, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    cnt = np.bincount(inv, minlength=len(uniq))
-    sample = backend.run(entry.obs_protocol, _measurement_params(entry, uniq), entry.phase_rad, int(cnt.max()),
+    small = np.int16 if 3**n < 2**15 else np.int64  # 16-bit keys sort by radix
+    codes = (recipes.astype(np.int64) @ 3 ** np.arange(n)).astype(small)
+    cnt = np.bincount(codes, minlength=3**n)
+    # every recipe in every call: a fixed batch shape, so simulators compile once per n
+    every = ((np.arange(3**n)[:, None] // 3 ** np.arange(n)) % 3).astype(np.int8)
+    sample = backend.run(entry.obs_protocol, _measurement_params(entry, every), entry.phase_rad, int(cnt.max()),
                          seed=_seeds(rng, 1)[0], memory=True)
-    order = np.argsort(inv, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    outcomes = np.empty(shots, dtype=np.int64)
-    for u in range(len(uniq)):
-        outcomes[order[starts[u]:starts[u] + cnt[u]]] = sample.memory[u, :cnt[u]]
+    outcomes = np.empty(shots, dtype=np.int64)  # snapshot s gets the next unused outcome of its recipe
+    outcomes[np.argsort(codes, kind="stable")] = np.concatenate([sample.memory[u, :c] for u, c in enumerate(cnt)])
     bits = ((outcomes[:, None] >> np.arange(n)) & 1).astype(np.uint8)
     est = estimate_paulis(recipes, bits, obs, groups=None if groups is None else min(groups, shots))
     return est.estimates if groups is None else est.median_of_means
@@ -185,11 +182,11 @@ def _observables(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng
 _TASKS = {"estimation": _estimation, "detection": _detection, "observables": _observables}
 
 
-def run_point(entry: DesignEntry, point: GridPoint, config: BudgetConfig) -> dict:
+def run_point(entry: DesignEntry | DesignFailure, point: GridPoint, config: BudgetConfig) -> dict:
     """Evaluate one point; never raises: a failure becomes a row with ``status = "error"``.
 
     Args:
-      entry: the design cache entry of ``point.design_key``.
+      entry: the design cache entry of ``point.design_key`` (a failure gives an error row).
       point: the grid point.
       config: the sweep config (repetitions, detection, observables, CI level).
 
@@ -200,12 +197,18 @@ def run_point(entry: DesignEntry, point: GridPoint, config: BudgetConfig) -> dic
     """
     t0 = time.perf_counter()
     try:
+        if isinstance(entry, DesignFailure):
+            raise RuntimeError(f"design {entry.key} failed: {entry.error}")
         rng = np.random.default_rng(point.point_seed)
         row = {**point_fields(point, config.repetitions), "status": "ok", **_design_fields(entry),
                **_TASKS[point.task](entry, point, config, rng)}
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        row = error_row(point, config.repetitions, f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}")
+        if isinstance(entry, DesignFailure):
+            message = str(exc)
+        else:
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            message = f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}"
+        row = error_row(point, config.repetitions, message)
     row["compute_s"] = time.perf_counter() - t0
     row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return row
