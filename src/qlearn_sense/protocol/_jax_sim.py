@@ -134,6 +134,52 @@ def _readout(p: Array, protocol: Protocol) -> Array:
     return p
 
 
+def _is_product_measurement(protocol: Protocol) -> bool:
+    return all(len(g.wires) == 1 for g in protocol.measure)
+
+
+def _qubit_transfer(protocol: Protocol, j: int, theta: Array, phi: Array) -> Array:
+    """``T[k, a, b]``: probability weight of reading k on qubit j from the ket-bra element |a><b|.
+
+    Folds the encoding phase, dephasing, amplitude damping, the single-qubit
+    measurement rotations and the readout confusion of qubit j into one (2, 2, 2) tensor.
+    """
+    d = protocol.noise.dephasing[j]
+    e = jnp.exp(-1j * phi)
+    f = jnp.array([[1.0, d * e], [d * jnp.conj(e), 1.0]], dtype=jnp.complex128)
+    u = jnp.eye(2, dtype=jnp.complex128)
+    for g in protocol.measure:
+        if g.wires[0] == j:
+            u = gate_matrix(g.name, _angle(g, theta)) @ u
+    gam = protocol.noise.gamma[j]
+    kraus = [jnp.eye(2, dtype=jnp.complex128)] if gam == 0.0 else [
+        jnp.array([[1.0, 0.0], [0.0, jnp.sqrt(1.0 - gam)]], dtype=jnp.complex128),
+        jnp.array([[0.0, jnp.sqrt(gam)], [0.0, 0.0]], dtype=jnp.complex128)]
+    t = sum(jnp.einsum("ka,kb->kab", u @ k, jnp.conj(u @ k)) for k in kraus) * f[None, :, :]
+    p01, p10 = protocol.noise.p01[j], protocol.noise.p10[j]
+    conf = jnp.array([[1 - p01, p10], [p01, 1 - p10]], dtype=jnp.complex128)
+    return jnp.einsum("kl,lab->kab", conf, t)
+
+
+def _probs_product(psi: Array, protocol: Protocol, theta: Array, phi: Array) -> Array:
+    """Outcome probabilities for a product measurement, contracting one qubit at a time.
+
+    Each step contracts a qubit's ket and bra axes into its outcome axis, so the
+    tensor halves: about two passes over the 4**n density tensor in all.
+    """
+    n = protocol.n_qubits
+    rho = psi.reshape((2,) * n)
+    rho = rho.reshape((2,) * n + (1,) * n) * jnp.conj(rho).reshape((1,) * n + (2,) * n)
+    labels = [("ket", n - 1 - a) for a in range(n)] + [("bra", n - 1 - a) for a in range(n)]
+    for j in range(n):
+        t = _qubit_transfer(protocol, j, theta, phi)
+        ka, ba = labels.index(("ket", j)), labels.index(("bra", j))
+        rho = jnp.tensordot(t, rho, axes=([1, 2], [ka, ba]))
+        labels = [("out", j)] + [lab for i, lab in enumerate(labels) if i not in (ka, ba)]
+    order = [labels.index(("out", n - 1 - a)) for a in range(n)]
+    return jnp.real(jnp.transpose(rho, order)).reshape(2**n)
+
+
 def _generator_diag(n: int) -> Array:
     """Diagonal of G = sum_j Z_j / 2 in the little-endian basis, shape (2**n,)."""
     k = jnp.arange(2 ** n)
@@ -197,7 +243,13 @@ def compile_jax(protocol: Protocol) -> JaxProtocol:
     def density_matrix(theta: Array, phi: Array) -> Array:
         return _noisy_tensor(theta, phi).reshape(dim, dim)
 
+    product = _is_product_measurement(protocol)
+
     def probs(theta: Array, phi: Array) -> Array:
+        if product:
+            p = _probs_product(statevector(theta), protocol, jnp.asarray(theta),
+                               jnp.asarray(phi, dtype=jnp.float64))
+            return jnp.clip(p, 0.0, 1.0)
         rho = _apply_gates_rho(_noisy_tensor(theta, phi), protocol.measure, jnp.asarray(theta), n)
         p = jnp.real(jnp.diagonal(rho.reshape(dim, dim)))
         p = _readout(p.reshape((2,) * n), protocol).reshape(dim)
