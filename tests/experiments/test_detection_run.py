@@ -24,8 +24,6 @@ def _config(alt=2e-7, protocols=("ramsey", "optimized")):
 def analysed():
     design = make_design(_config())
     params = optimize_design(design).params
-    counts_h1 = np.random.default_rng(0).multinomial(
-        200_000, np.full(4, 0.25))  # placeholder, replaced below
     from qlearn_sense.backends import exact_probs
     p1 = exact_probs(design.protocol, params[None], design.phase_rad)[0]
     p0 = exact_probs(design.protocol, params[None], 0.0)[0]

@@ -12,11 +12,16 @@ from qlearn_sense.experiments._results import (
 from qlearn_sense.experiments._runner import (
     RunOutcome,
     analyse,
+    backend_noise,
+    cfi_check,
     derive_seeds,
     execute,
+    fetch_run,
+    finish_run,
     fisher_summary,
     optimize_design,
     protocol_spec,
+    resubmit_run,
     run_config_file,
     run_experiment,
 )
@@ -28,17 +33,58 @@ __all__ = [
     "ResultsError",
     "RunOutcome",
     "analyse",
+    "backend_noise",
+    "cfi_check",
     "derive_seeds",
     "dumps",
     "execute",
+    "fetch_run",
+    "finish_run",
     "fisher_summary",
     "load_results",
     "make_design",
     "make_signal",
     "optimize_design",
     "protocol_spec",
+    "resubmit_run",
     "run_config_file",
     "run_experiment",
     "save_results",
     "versions",
+]
+
+# Shot-budget sweeps (issue 6)
+from qlearn_sense.experiments._budget import (  # noqa: E402
+    BudgetError,
+    BudgetOutcome,
+    load_budget_table,
+    run_budget,
+)
+from qlearn_sense.experiments._budget_config import (  # noqa: E402
+    BudgetConfig,
+    GridPoint,
+    budget_config_from_dict,
+    budget_config_to_yaml,
+    expand_grid,
+    load_budget_config,
+)
+from qlearn_sense.experiments._budget_report import derive_budget, write_budget_report  # noqa: E402
+from qlearn_sense.experiments._budget_store import COLUMNS as BUDGET_COLUMNS  # noqa: E402
+from qlearn_sense.experiments._budget_store import TIMING_COLUMNS as BUDGET_TIMING_COLUMNS  # noqa: E402
+
+__all__ += [
+    "BUDGET_COLUMNS",
+    "BUDGET_TIMING_COLUMNS",
+    "BudgetConfig",
+    "BudgetError",
+    "BudgetOutcome",
+    "GridPoint",
+    "budget_config_from_dict",
+    "budget_config_to_yaml",
+    "derive_budget",
+    "expand_grid",
+    "load_budget_config",
+    "load_budget_table",
+    "run_budget",
+    "write_budget_report",
 ]

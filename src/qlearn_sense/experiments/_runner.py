@@ -207,7 +207,7 @@ def _header(config: ExperimentConfig, design: Design, run_id: str, backend: str)
 
 def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_root: str | Path = "experiments",
                    run_id: str | None = None, progress: Progress | None = None,
-                   design: Design | None = None) -> RunOutcome:
+                   design: Design | None = None, wait: bool | None = None) -> RunOutcome:
     """Run one experiment end to end and write its run folder.
 
     Folder ``<out_root>/<config.name>/<run_id>/``: ``config.yaml`` (validated,
@@ -221,7 +221,12 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
       out_root: root of run folders.
       run_id: folder name (default: time stamp plus config hash).
       progress: progress callback.
-      design: a precomputed design (default: :func:`make_design` of the config).
+      design: a precomputed design (default: :func:`make_design` of the config,
+        with the backend's calibrated noise when ``sensor.from_backend`` is set).
+      wait: asynchronous (IBM hardware) backends: wait for the job and finish
+        the run (default ``execution.wait``); otherwise return right after the
+        submission with ``results.json`` marked ``status: "submitted"`` (finish
+        it with :func:`fetch_run`).
 
     Returns:
       :class:`RunOutcome`.
@@ -233,8 +238,10 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
     from qlearn_sense.experiments._plots import plot_run
 
     backend_name = backend or config.execution.backend
-    be = get_backend(backend_name)
-    design = design or make_design(config)
+    be = get_backend(backend_name).configure(**backend_options(config))
+    if be.asynchronous:
+        be.connect()  # fail on a missing account or network before optimizing
+    design = design or make_design(config, noise=backend_noise(config))
     run_id = run_id or new_run_id(config)
     run_dir = Path(out_root) / config.name / run_id
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
@@ -251,8 +258,15 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
         "restarts": oc.restarts, "value": opt.value, "final_values": opt.final_values, "trace": opt.trace,
         "params": params, "seconds": opt_seconds,
     }
-    atomic_write_text(run_dir / "state.json", json.dumps({"params": params.tolist(), "backend": backend_name}) + "\n")
+    atomic_write_text(run_dir / "state.json", json.dumps({"params": params.tolist(), "backend": backend_name,
+                                                          **_noise_state(design)}) + "\n")
     atomic_write_text(run_dir / "optimized_circuit.qasm", _circuit_text(design.protocol, params))
+    device = device_record(be, design.protocol, run_dir)
+    if device is not None:
+        results["device"] = device
+    if be.asynchronous:
+        return submit_run(design, params, be, run_dir, results,
+                          wait=config.execution.wait if wait is None else wait, progress=progress)
     if progress is not None:
         progress("sampling", 0, 1)
     sample = execute(design, params, be)
@@ -260,6 +274,7 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
         progress("sampling", 1, 1)
     np.save(run_dir / "counts.npy", sample.counts)
     results.update(analyse(design, params, sample))
+    results["cfi_check"] = cfi_check(design, params, sample, noise_from_protocol=be.noise_from_protocol)
     extra_analyses(design, params, sample, be, run_dir, results, progress=progress)
     results["versions"] = versions()
     save_results(results, run_dir / "results.json")
@@ -305,3 +320,243 @@ def extra_analyses(design: Design, params: np.ndarray, sample: SampleResult, bac
 def run_config_file(path: str | Path, **kwargs) -> RunOutcome:
     """Load a YAML config and :func:`run_experiment` it."""
     return run_experiment(load_config(path), **kwargs)
+
+
+# -- devices and hardware runs (submit now, fetch later) ------------------------------------------
+
+
+def backend_options(config: ExperimentConfig) -> dict:
+    """Compilation options for device backends from a config (simulators ignore them).
+
+    ``optimization_level`` and ``transpile_seed`` from ``execution``; with
+    ``sensor.from_backend``, the sensor qubits as the initial layout and the
+    interrogation time as a delay before the encoding.
+    """
+    opts = {"optimization_level": config.execution.optimization_level,
+            "seed_transpiler": config.execution.transpile_seed}
+    if config.sensor.from_backend is not None:
+        opts["interrogation_time_s"] = config.sensor.interrogation_time_s
+        opts["initial_layout"] = config.sensor.qubits or list(range(config.protocol.n_qubits))
+    return opts
+
+
+def backend_noise(config: ExperimentConfig):
+    """The calibrated protocol noise when ``sensor.from_backend`` is set, else None."""
+    from qlearn_sense.backends import calibrated_noise
+
+    sc = config.sensor
+    if sc.from_backend is None:
+        return None
+    return calibrated_noise(sc.from_backend, sc.qubits, sc.interrogation_time_s, n_qubits=config.protocol.n_qubits)
+
+
+def device_record(backend: AbstractBackend, protocol: Protocol, run_dir: Path) -> dict | None:
+    """For device backends: write ``isa_circuit.qasm`` and return the compilation record (layout, ISA hash)."""
+    compile_ = getattr(backend, "compile", None)
+    if compile_ is None:
+        return None
+    from qiskit import qasm3
+
+    comp = compile_(protocol)
+    atomic_write_text(run_dir / "isa_circuit.qasm", qasm3.dumps(comp.isa))
+    o = comp.options
+    return {"backend": backend.name, "layout": comp.layout, "isa_hash": comp.isa_hash,
+            "optimization_level": o.optimization_level, "seed_transpiler": o.seed_transpiler,
+            "initial_layout": list(o.initial_layout) if o.initial_layout is not None else None,
+            "interrogation_delay_s": o.interrogation_time_s, "isa_ops": dict(comp.isa.count_ops())}
+
+
+def _noise_state(design: Design) -> dict:
+    if design.config.sensor.from_backend is None:
+        return {}
+    n = design.noise
+    return {"noise": {"eta": list(n.eta), "gamma": list(n.gamma), "p01": list(n.p01), "p10": list(n.p10),
+                      "from_backend": design.config.sensor.from_backend}}
+
+
+def cfi_check(design: Design, params: np.ndarray, sample: SampleResult, *, noise_from_protocol: bool = True) -> dict:
+    """Simulated vs measured Fisher information of the run.
+
+    ``cfi_model`` is the protocol model's CFI at the true phase (rad^-2 per
+    shot); ``cfi_data`` is measured: ``1 / (shots var(phi_hat))`` over the
+    repetitions' MLEs, with relative standard error ``sqrt(2 / (R - 1))``.
+    ``tvd`` is the total-variation distance between the pooled outcome
+    frequencies and the model's probabilities (``tvd_sampling`` its typical
+    size from shot noise alone).
+    """
+    model = phase_model(design.protocol, params)
+    cfi_model = float(model.cfi(design.phase_rad))
+    reps = mle_phase(model, sample.counts, phi0=0.0)
+    r = sample.counts.shape[0]
+    var = float(np.var(reps.phi, ddof=1)) if r > 1 else float("nan")
+    cfi_data = 1.0 / (sample.shots * var) if var > 0 else None
+    pooled = sample.counts.sum(axis=0)
+    freqs = pooled / max(pooled.sum(), 1)
+    p = np.asarray(model.probs(design.phase_rad), dtype=np.float64).reshape(-1)
+    return {"cfi_model": cfi_model, "cfi_data": cfi_data,
+            "cfi_data_rel_std": float(np.sqrt(2.0 / (r - 1))) if r > 1 else None,
+            "data_over_model": cfi_data / cfi_model if cfi_data and cfi_model > 0 else None,
+            "tvd": float(0.5 * np.abs(freqs - p).sum()),
+            "tvd_sampling": float(0.5 * np.sqrt(p * (1 - p) / max(pooled.sum(), 1)).sum() * np.sqrt(2 / np.pi)),
+            "noise": "protocol model" if noise_from_protocol else "device (calibrated model for the design)"}
+
+
+def submit_run(design: Design, params: np.ndarray, backend: AbstractBackend, run_dir: Path, results: dict, *,
+               wait: bool = False, progress: Progress | None = None) -> RunOutcome:
+    """Submit the run's PUB to an asynchronous backend, record it, write a ``submitted`` results.json.
+
+    With ``wait`` the job is awaited and the run finished (:func:`finish_run`).
+    """
+    config = design.config
+    ec = config.execution
+    batch = np.tile(np.asarray(params, dtype=np.float64), (ec.repetitions, 1))
+    results["status"] = "submitting"  # the run folder is complete before anything is sent
+    results["versions"] = versions()
+    save_results(results, run_dir / "results.json")
+    if progress is not None:
+        progress("submitting", 0, 1)
+    record = backend.submit(design.protocol, batch, design.phase_rad, ec.shots,
+                            seed=derive_seeds(config.seed)["sample"], run_dir=run_dir, run_id=run_dir.name,
+                            config_name=config.name, config_hash=config_hash(config), pub=0)
+    if progress is not None:
+        progress("submitting", 1, 1)
+    _write_jobs(backend, run_dir)
+    results["status"] = "submitted"
+    results["jobs"] = [_job_summary(record)]
+    results["versions"] = versions()
+    save_results(results, run_dir / "results.json")
+    if wait:
+        return fetch_run(run_dir, wait=True, backend=backend)
+    return RunOutcome(run_dir=run_dir, results=results)
+
+
+def _job_summary(record) -> dict:
+    return {"job_id": record.job_id, "backend": record.backend, "pub": record.pub, "attempt": record.attempt,
+            "status": record.status, "layout": record.layout, "isa_hash": record.isa_hash,
+            "submitted_at": record.submitted_at, "error": record.error}
+
+
+def _write_jobs(backend, run_dir: Path) -> None:
+    """Copy the run's ledger rows to ``jobs.json`` in the run folder."""
+    rows = [r.to_dict() for r in backend.ledger.for_run(run_dir)]
+    atomic_write_text(run_dir / "jobs.json", json.dumps(rows, indent=2) + "\n")
+
+
+def _load_run(run_dir: Path) -> tuple[Design, np.ndarray, dict]:
+    from qlearn_sense.protocol import Noise
+
+    config = load_config(run_dir / "config.yaml")
+    state = json.loads((run_dir / "state.json").read_text())
+    noise = None
+    if config.sensor.from_backend is not None:
+        noise = (Noise(**{k: tuple(v) for k, v in state["noise"].items() if k != "from_backend"})
+                 if "noise" in state else backend_noise(config))
+    return make_design(config, noise=noise), np.asarray(state["params"], dtype=np.float64), state
+
+
+def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | None = None) -> RunOutcome:
+    """Analyse data of a submitted run exactly as a local run would and write its results.json.
+
+    Re-derives the design from ``config.yaml`` (the calibrated noise from
+    ``state.json``), loads the parameters from ``state.json``, runs
+    :func:`analyse` (and detection, when configured) and writes
+    ``results.json``, ``counts.npy`` and the plots.
+
+    Args:
+      run_dir: the run folder written by :func:`run_experiment`.
+      sample: the data (counts of shape (repetitions, 2**n)).
+      design: the design, when already at hand.
+
+    Returns:
+      :class:`RunOutcome` with the complete results.
+    """
+    from dataclasses import replace
+
+    from qlearn_sense.experiments._plots import plot_run
+    from qlearn_sense.experiments._results import load_results
+
+    run_dir = Path(run_dir)
+    loaded, params, state = _load_run(run_dir)
+    design = design or loaded
+    config = design.config
+    try:
+        previous = load_results(run_dir, require_complete=False)
+    except Exception:  # noqa: BLE001 - rebuild the header when the submitted file is missing
+        previous = {}
+    results = _header(config, design, run_dir.name, state.get("backend", sample.backend))
+    for key in ("created", "optimization", "device"):
+        if key in previous:
+            results[key] = previous[key]
+    np.save(run_dir / "counts.npy", sample.counts)
+    results.update(analyse(design, params, sample))
+    results["cfi_check"] = cfi_check(design, params, sample, noise_from_protocol=False)
+    if "jobs" in previous:
+        results["jobs"] = previous["jobs"]
+    be = get_backend(state.get("backend", sample.backend))
+    if be.asynchronous and config.shadows is not None:
+        design = replace(design, config=config.model_copy(update={"shadows": None}))
+    extra_analyses(design, params, sample, be, run_dir, results)
+    results["versions"] = versions()
+    save_results(results, run_dir / "results.json")
+    plot_run(results, run_dir / "plots")
+    return RunOutcome(run_dir=run_dir, results=results)
+
+
+def fetch_run(run_dir: str | Path, *, wait: bool = False, backend: AbstractBackend | None = None,
+              timeout_s: float | None = None) -> RunOutcome:
+    """Finish a submitted run when its job is done: refresh, download, analyse, write results.json.
+
+    Returns:
+      :class:`RunOutcome`; ``results["status"]`` stays ``"submitted"`` (with the
+      job's status in ``results["jobs"]``) while the job is not done, and is
+      ``"error"`` with the service's message when it failed (resubmit with
+      :func:`resubmit_run`).
+
+    Raises:
+      qlearn_sense.experiments.ResultsError: not a run folder.
+      ValueError: the run has no recorded jobs.
+    """
+    from qlearn_sense.experiments._results import load_results
+
+    run_dir = Path(run_dir)
+    previous = load_results(run_dir, require_complete=False)
+    if previous.get("status") not in ("submitting", "submitted", "error"):
+        return RunOutcome(run_dir=run_dir, results=previous)
+    be = backend or get_backend(json.loads((run_dir / "state.json").read_text())["backend"])
+    records = [r for r in be.ledger.for_run(run_dir)]
+    if not records:
+        raise ValueError(f"run {run_dir} has no jobs in the ledger {be.ledger.path}")
+    record = be.ledger.latest(run_dir, 0)
+    record = be.wait(record, timeout_s=timeout_s) if wait else be.refresh(record)
+    if record.job_id is None and not record.final:
+        raise ValueError(f"run {run_dir}: the submission was interrupted and the service shows no job with tag "
+                         f"{record.tag} yet; run `qlearn-sense jobs` later, or `qlearn-sense resubmit {run_dir}`")
+    _write_jobs(be, run_dir)
+    previous["jobs"] = [_job_summary(record)]
+    if record.status != "DONE":
+        previous["status"] = "error" if record.final else "submitted"
+    save_results(previous, run_dir / "results.json")
+    if record.status != "DONE":
+        return RunOutcome(run_dir=run_dir, results=previous)
+    sample = be.result(record, int(previous["n_qubits"]))
+    _write_jobs(be, run_dir)
+    return finish_run(run_dir, sample)
+
+
+def resubmit_run(run_dir: str | Path, *, backend: AbstractBackend | None = None) -> RunOutcome:
+    """Submit a run again after its job ended in ERROR or CANCELLED (same design and parameters).
+
+    Raises:
+      ValueError: the run's job is still live or done (never submitted twice).
+    """
+    from qlearn_sense.experiments._results import load_results
+
+    run_dir = Path(run_dir)
+    design, params, state = _load_run(run_dir)
+    be = backend or get_backend(state["backend"]).configure(**backend_options(design.config))
+    live = be.ledger.active(run_dir, 0)
+    if live is not None and live.job_id is not None:
+        raise ValueError(f"run {run_dir} already has job {live.job_id or live.tag} ({live.status}); "
+                         "it is not submitted again")
+    results = load_results(run_dir, require_complete=False)
+    return submit_run(design, params, be, run_dir, results)
