@@ -82,6 +82,7 @@ def run(config: Path = typer.Argument(..., help="YAML experiment config"),
         run_id: Optional[str] = typer.Option(None, "--run-id", help="run folder name (default: time + hash)"),
         wait: bool = typer.Option(False, "--wait", help="IBM backends: wait for the jobs instead of returning")) -> None:
     """Optimize, execute and analyse one experiment; write experiments/<name>/<run-id>/."""
+    from qlearn_sense.backends import BackendError
     from qlearn_sense.config import ConfigError, load_config
     from qlearn_sense.experiments import DesignError, run_experiment
 
@@ -101,7 +102,7 @@ def run(config: Path = typer.Argument(..., help="YAML experiment config"),
         try:
             outcome = run_experiment(cfg, backend=backend, out_root=out, run_id=run_id, progress=progress,
                                      **({"wait": True} if wait else {}))
-        except (DesignError, ValueError) as exc:
+        except (DesignError, BackendError, ValueError) as exc:
             fail(str(exc))
     res = outcome.results
     if "fisher" in res and "estimate" in res:
@@ -111,6 +112,34 @@ def run(config: Path = typer.Argument(..., help="YAML experiment config"),
     console.print(f"run folder: {outcome.run_dir}")
 
 
+@app.command()
+def circuits(out: Path = typer.Option(Path("circuits"), "--out", help="library root"),
+             configs: Path = typer.Option(Path("configs"), "--configs", help="folder of shipped configs"),
+             templates_only: bool = typer.Option(False, "--templates-only", help="skip the optimizations"),
+             only: Optional[list[str]] = typer.Option(None, "--only", help="config stem(s) to re-optimize")) -> None:
+    """Regenerate the OpenQASM 3 circuit library: ansatz templates and each shipped config's optimized protocol."""
+    from qlearn_sense.config import ConfigError
+    from qlearn_sense.experiments import DesignError
+    from qlearn_sense.experiments._circuits import write_circuit_library
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("optimizing", total=1)
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.update(task, description=name, completed=done, total=total)
+
+        try:
+            written = write_circuit_library(out, configs, templates_only=templates_only, only=only,
+                                            progress=progress)
+        except (ConfigError, DesignError, ValueError) as exc:
+            fail(str(exc))
+    for path in written:
+        console.print(f"wrote {path}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
+from qlearn_sense.cli import _jobs  # noqa: E402,F401  (registers jobs, fetch, resubmit)
+from qlearn_sense.cli import _budget  # noqa: E402,F401  (registers budget)

@@ -88,3 +88,13 @@ __all__ += [
     "run_budget",
     "write_budget_report",
 ]
+
+# The circuits/ library (OpenQASM 3)
+from qlearn_sense.experiments._circuits import (  # noqa: E402
+    LibraryFile,
+    load_library_circuit,
+    read_library_file,
+    write_circuit_library,
+)
+
+__all__ += ["LibraryFile", "load_library_circuit", "read_library_file", "write_circuit_library"]

@@ -6,7 +6,7 @@ Bit order everywhere: little-endian, ``k = sum_j b_j 2**j`` (qiskit's).
 from qlearn_sense.protocol._ansatz import MEASUREMENTS, PREPARATIONS, build_protocol
 from qlearn_sense.protocol._jax_sim import JaxProtocol, compile_jax, gate_matrix
 from qlearn_sense.protocol._protocol import MAX_QUBITS, Gate, Noise, Protocol
-from qlearn_sense.protocol._qiskit import from_qasm3, to_qasm3, to_qiskit
+from qlearn_sense.protocol._qiskit import from_qasm3, parameter_binding, to_qasm3, to_qiskit
 
 __all__ = [
     "MAX_QUBITS",
@@ -20,6 +20,7 @@ __all__ = [
     "compile_jax",
     "from_qasm3",
     "gate_matrix",
+    "parameter_binding",
     "to_qasm3",
     "to_qiskit",
 ]

@@ -1,0 +1,38 @@
+// qlearn-sense ansatz template product-local-n3; inputs _theta_i_ (rad, 12 parameters) and phi (signal phase per qubit, rad)
+// protocol: {"n_qubits": 3, "preparation": "product", "measurement": "local", "prep_layers": 0, "meas_layers": 1, "noise": {"eta": [1.0, 1.0, 1.0], "gamma": [0.0, 0.0, 0.0], "p01": [0.0, 0.0, 0.0], "p10": [0.0, 0.0, 0.0]}}
+OPENQASM 3.0;
+include "stdgates.inc";
+input float[64] phi;
+input float[64] _theta_0_;
+input float[64] _theta_1_;
+input float[64] _theta_2_;
+input float[64] _theta_3_;
+input float[64] _theta_4_;
+input float[64] _theta_5_;
+input float[64] _theta_6_;
+input float[64] _theta_7_;
+input float[64] _theta_8_;
+input float[64] _theta_9_;
+input float[64] _theta_10_;
+input float[64] _theta_11_;
+bit[3] meas;
+qubit[3] q;
+ry(pi/2 + _theta_0_) q[0];
+rz(_theta_1_) q[0];
+ry(pi/2 + _theta_2_) q[1];
+rz(_theta_3_) q[1];
+ry(pi/2 + _theta_4_) q[2];
+rz(_theta_5_) q[2];
+rz(phi) q[0];
+rz(phi) q[1];
+rz(phi) q[2];
+rz(_theta_6_) q[0];
+ry(_theta_7_) q[0];
+rz(_theta_8_) q[1];
+ry(_theta_9_) q[1];
+rz(_theta_10_) q[2];
+ry(_theta_11_) q[2];
+barrier q[0], q[1], q[2];
+meas[0] = measure q[0];
+meas[1] = measure q[1];
+meas[2] = measure q[2];
