@@ -14,6 +14,7 @@ from qlearn_sense.fisher import (
     heisenberg_limit,
     pure_state_qfi,
     qfi,
+    qfi_dephased,
     qfi_generator,
     sql,
     two_qubit_optimum,
@@ -108,6 +109,53 @@ def test_qfi_gradient_matches_finite_differences(eta, rng):
     h = 1e-6
     fd = np.array([(jp.qfi(theta + h * e) - jp.qfi(theta - h * e)) / (2 * h) for e in np.eye(p.n_params)])
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_qfi_dephased_equals_density_matrix_path(rng):
+    """The pure-dephasing fast path (VJP straight to psi) against the general rho path, value and gradient."""
+    n = 4
+    eta = (0.9, 0.75, 0.97, 0.6)  # distinct per qubit: checks the little-endian qubit mapping
+    p = build_protocol(n, "hea", "local", prep_layers=2, noise=Noise(eta=eta))
+    jp = compile_jax(p)
+    theta = rng.uniform(-np.pi, np.pi, p.n_params)
+
+    def general(t):
+        return qfi_generator(jp.density_matrix(t, 0.0), jp.generator)
+
+    def fast(t):
+        return qfi_dephased(jp.statevector(t), eta, jp.generator)
+
+    assert float(fast(theta)) == pytest.approx(float(general(theta)), rel=1e-10)
+    assert float(jp.qfi(theta)) == pytest.approx(float(general(theta)), rel=1e-10)
+    np.testing.assert_allclose(np.asarray(jax.grad(fast)(theta)), np.asarray(jax.grad(general)(theta)),
+                               rtol=1e-8, atol=1e-10)
+    psi = np.asarray(jp.statevector(theta))
+    rho = np.asarray(jp.density_matrix(theta, 0.0))
+    drho = -1j * (np.diag(jp.generator) @ rho - rho @ np.diag(jp.generator))
+    assert float(qfi_dephased(psi, eta, jp.generator)) == pytest.approx(_numpy_qfi(rho, drho), rel=1e-9)
+
+
+def test_qfi_with_amplitude_damping_gradient_matches_finite_differences(rng):
+    """With T1 decay compile_jax uses the general density-matrix path."""
+    p = build_protocol(3, "hea", "none", prep_layers=1, noise=Noise.uniform(3, eta=0.8, gamma=0.2))
+    jp = compile_jax(p)
+    theta = rng.uniform(-np.pi, np.pi, p.n_params)
+    grad = np.asarray(jax.grad(jp.qfi)(theta))
+    h = 1e-6
+    fd = np.array([(jp.qfi(theta + h * e) - jp.qfi(theta - h * e)) / (2 * h) for e in np.eye(p.n_params)])
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_qfi_dephased_validation():
+    g = np.array([1.0, 0.0, 0.0, -1.0])
+    psi = np.array([1.0, 0.0, 0.0, 1.0]) / np.sqrt(2)
+    assert float(qfi_dephased(psi, (1.0, 1.0), g)) == pytest.approx(4.0)  # GHZ, G = (Z0 + Z1)/2: n^2
+    with pytest.raises(ValueError, match="expected \\(4,\\) for 2 qubits"):
+        qfi_dephased(psi[:2], (1.0, 1.0), g)
+    with pytest.raises(ValueError, match="generator diagonal"):
+        qfi_dephased(psi, (1.0, 1.0), g[:2])
+    with pytest.raises(ValueError, match="dephasing"):
+        qfi_dephased(psi, (1.0, 1.5), g)
 
 
 def test_qfi_gradient_finite_at_ghz():

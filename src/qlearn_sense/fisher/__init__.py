@@ -16,7 +16,7 @@ from qlearn_sense.fisher._bounds import (
     sql,
     two_qubit_optimum,
 )
-from qlearn_sense.fisher._sld import cfi, pure_state_qfi, qfi, qfi_generator
+from qlearn_sense.fisher._sld import cfi, pure_state_qfi, qfi, qfi_dephased, qfi_generator
 
 __all__ = [
     "asymptotic_bound",
@@ -30,6 +30,7 @@ __all__ = [
     "heisenberg_limit",
     "pure_state_qfi",
     "qfi",
+    "qfi_dephased",
     "qfi_generator",
     "sensitivity",
     "sql",

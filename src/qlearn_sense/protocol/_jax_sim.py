@@ -14,7 +14,7 @@ from qlearn_sense import _jax  # noqa: F401
 import jax
 import jax.numpy as jnp
 
-from qlearn_sense.fisher import cfi as _cfi, qfi_generator as _qfi_generator
+from qlearn_sense.fisher import cfi as _cfi, qfi_dephased as _qfi_dephased, qfi_generator as _qfi_generator
 from qlearn_sense.protocol._protocol import Gate, Protocol
 
 Array = jax.Array
@@ -259,7 +259,11 @@ def compile_jax(protocol: Protocol) -> JaxProtocol:
         phi = jnp.asarray(phi, dtype=jnp.float64)
         return jax.jvp(lambda x: probs(theta, x), (phi,), (jnp.ones_like(phi),))
 
+    pure_dephasing = not any(protocol.noise.gamma)
+
     def qfi(theta: Array) -> Array:
+        if pure_dephasing:  # gradient straight to psi: eigh + 2 matmuls (qlearn_sense.fisher.qfi_dephased)
+            return _qfi_dephased(statevector(theta), protocol.noise.dephasing, g_diag)
         return _qfi_generator(density_matrix(theta, 0.0), g_diag)
 
     def cfi(theta: Array, phi: Array) -> Array:
