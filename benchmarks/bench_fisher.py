@@ -64,21 +64,30 @@ def _step(objective):
     return step, opt
 
 
-def _time_steps(objective, theta0, steps: int) -> tuple[float, float, float]:
-    """(compile+first step seconds, best seconds per step, objective at theta0)."""
-    step, opt = _step(objective)
-    state = opt.init(theta0)
-    t0 = time.perf_counter()
-    theta, state, value0 = step(theta0, state)
-    jax.block_until_ready(theta)
-    first = time.perf_counter() - t0
-    best = np.inf
-    for _ in range(steps):
+class _Stepper:
+    """A jitted optimizer step on one objective, compiled on construction; ``once()`` times one step."""
+
+    def __init__(self, objective, theta0):
+        self.step, opt = _step(objective)
+        self.theta, self.state = theta0, opt.init(theta0)
+        self.theta, self.state, value = self.step(self.theta, self.state)
+        jax.block_until_ready(self.theta)
+        self.value0 = float(value)
+
+    def once(self) -> float:
         t0 = time.perf_counter()
-        theta, state, _ = step(theta, state)
-        jax.block_until_ready(theta)
-        best = min(best, time.perf_counter() - t0)
-    return first, best, float(value0)
+        self.theta, self.state, _ = self.step(self.theta, self.state)
+        jax.block_until_ready(self.theta)
+        return time.perf_counter() - t0
+
+
+def _interleaved(timers, rounds: int) -> list[float]:
+    """Best time of each timer over ``rounds`` rounds, timers taking turns (robust to load drift)."""
+    best = [np.inf] * len(timers)
+    for _ in range(rounds):
+        for i, timer in enumerate(timers):
+            best[i] = min(best[i], timer())
+    return best
 
 
 def ours(n: int):
@@ -135,19 +144,20 @@ def pennylane(n: int):
     return qfi, cfi
 
 
-def eigh_floor(n: int, theta0, repeat: int = 3) -> float:
-    """Seconds for one jitted ``jnp.linalg.eigh`` of the workload's noisy density matrix at theta0."""
+def eigh_timer(n: int, theta0):
+    """Timer of one jitted ``jnp.linalg.eigh`` of the workload's noisy density matrix at theta0."""
     from qlearn_sense.protocol import compile_jax
 
     rho = jax.jit(compile_jax(_protocol(n)).density_matrix)(theta0, 0.0)
     f = jax.jit(jnp.linalg.eigh)
     jax.block_until_ready(f(rho))
-    best = np.inf
-    for _ in range(repeat):
+
+    def once() -> float:
         t0 = time.perf_counter()
         jax.block_until_ready(f(rho))
-        best = min(best, time.perf_counter() - t0)
-    return best
+        return time.perf_counter() - t0
+
+    return once
 
 
 def _ms(x: float) -> str:
@@ -159,7 +169,7 @@ def main(argv=None) -> int:
     ap.add_argument("--min-n", type=int, default=4)
     ap.add_argument("--max-n", type=int, default=12)
     ap.add_argument("--pennylane-max-n", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=5, help="timed steps per case (best is reported)")
+    ap.add_argument("--steps", type=int, default=5, help="timing rounds per case (the best is reported)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "bench_fisher.md"))
     args = ap.parse_args(argv)
 
@@ -172,19 +182,19 @@ def main(argv=None) -> int:
     print(header)
     print("|" + "---|" * 13)
     for n in range(args.min_n, args.max_n + 1, 2):
-        steps = args.steps if n <= 10 else max(2, args.steps // 2)
+        rounds = args.steps if n <= 10 else max(2, args.steps // 2)
         theta0 = jnp.asarray(np.random.default_rng(n).uniform(-np.pi, np.pi, _protocol(n).n_params))
         q_ours, c_ours = ours(n)
-        _, tq, vq = _time_steps(q_ours, theta0, steps)
-        _, tc, vc = _time_steps(c_ours, theta0, steps)
-        te = eigh_floor(n, theta0)
+        sq, sc = _Stepper(q_ours, theta0), _Stepper(c_ours, theta0)
+        tq, te, tc = _interleaved([sq.once, eigh_timer(n, theta0), sc.once], rounds)
+        vq, vc = sq.value0, sc.value0
         tq_pl = tc_pl = np.nan
         vq_pl = vc_pl = np.nan
         if n <= args.pennylane_max_n:
             q_pl, c_pl = pennylane(n)
-            pl_steps = steps if n <= 8 else 2
-            _, tq_pl, vq_pl = _time_steps(q_pl, theta0, pl_steps)
-            _, tc_pl, vc_pl = _time_steps(c_pl, theta0, pl_steps)
+            pq, pc = _Stepper(q_pl, theta0), _Stepper(c_pl, theta0)
+            tq_pl, tc_pl = _interleaved([pq.once, pc.once], rounds if n <= 8 else 2)
+            vq_pl, vc_pl = pq.value0, pc.value0
         row = (f"| {n} | {_ms(tq)} | {_ms(tq_pl)} | {tq_pl / tq:.1f} | {_ms(te)} | {tq / te:.2f} | "
                f"{_ms(tc)} | {_ms(tc_pl)} | {tc_pl / tc:.1f} | {vq:.6f} | {vq_pl:.6f} | {vc:.6f} | {vc_pl:.6f} |")
         print(row, flush=True)
