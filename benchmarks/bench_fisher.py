@@ -160,6 +160,10 @@ def eigh_timer(n: int, theta0):
     return once
 
 
+def _num(x: float, fmt: str) -> str:
+    return "-" if not np.isfinite(x) else format(x, fmt)
+
+
 def _ms(x: float) -> str:
     return "-" if not np.isfinite(x) else (f"{x * 1e3:.2f}" if x < 0.1 else f"{x * 1e3:.0f}")
 
@@ -195,8 +199,9 @@ def main(argv=None) -> int:
             pq, pc = _Stepper(q_pl, theta0), _Stepper(c_pl, theta0)
             tq_pl, tc_pl = _interleaved([pq.once, pc.once], rounds if n <= 8 else 2)
             vq_pl, vc_pl = pq.value0, pc.value0
-        row = (f"| {n} | {_ms(tq)} | {_ms(tq_pl)} | {tq_pl / tq:.1f} | {_ms(te)} | {tq / te:.2f} | "
-               f"{_ms(tc)} | {_ms(tc_pl)} | {tc_pl / tc:.1f} | {vq:.6f} | {vq_pl:.6f} | {vc:.6f} | {vc_pl:.6f} |")
+        row = (f"| {n} | {_ms(tq)} | {_ms(tq_pl)} | {_num(tq_pl / tq, '.1f')} | {_ms(te)} | {tq / te:.2f} | "
+               f"{_ms(tc)} | {_ms(tc_pl)} | {_num(tc_pl / tc, '.1f')} | {vq:.6f} | {_num(vq_pl, '.6f')} | {vc:.6f} | "
+               f"{_num(vc_pl, '.6f')} |")
         print(row, flush=True)
         rows.append(row)
 
