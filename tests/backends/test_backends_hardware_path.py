@@ -210,3 +210,18 @@ def test_synchronous_run_method_records_an_adhoc_job(fake_service, ledger_path):
     assert res.counts.shape == (2, 4) and res.counts.sum() == 400
     (row,) = JobLedger(ledger_path).all()
     assert row.status == "DONE" and row.run_id.startswith("adhoc-")
+
+
+def test_fetch_with_shadows_section_records_that_shadows_did_not_run(fake_service, tmp_path, ledger_path):
+    """Shadows need their own PUB on hardware: the fetched results say so instead of omitting them silently."""
+    config = dict(CONFIG, shadows={"snapshots": 100})
+    path = tmp_path / "hw_shadows.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "experiments"
+    assert _run(path, out, "hw").exit_code == 0
+    r = cli("fetch", out / "hw_double" / "hw", "--wait")
+    assert r.exit_code == 0, r.output
+    results = json.loads((out / "hw_double" / "hw" / "results.json").read_text())
+    assert results["shadows"]["status"] == "not_run"
+    assert "aer:<fake>" in results["shadows"]["reason"]
+    assert "estimate" in results  # the field analysis still ran

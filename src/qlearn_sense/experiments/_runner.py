@@ -493,9 +493,16 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | No
     if "jobs" in previous:
         results["jobs"] = previous["jobs"]
     be = get_backend(state.get("backend", sample.backend))
-    if be.asynchronous and config.shadows is not None:
+    shadows_skipped = be.asynchronous and config.shadows is not None
+    if shadows_skipped:
         design = replace(design, config=config.model_copy(update={"shadows": None}))
     extra_analyses(design, params, sample, be, run_dir, results)
+    if shadows_skipped:
+        results["shadows"] = {
+            "status": "not_run",
+            "reason": f"classical shadows need their own PUB of basis-rotated circuits, which is not submitted to "
+                      f"{be.name} yet; run this config with --backend aer:<fake> or ibm-local:<fake> for shadows",
+        }
     results["versions"] = versions()
     save_results(results, run_dir / "results.json")
     plot_run(results, run_dir / "plots")
