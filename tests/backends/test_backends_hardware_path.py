@@ -212,16 +212,57 @@ def test_synchronous_run_method_records_an_adhoc_job(fake_service, ledger_path):
     assert row.status == "DONE" and row.run_id.startswith("adhoc-")
 
 
-def test_fetch_with_shadows_section_records_that_shadows_did_not_run(fake_service, tmp_path, ledger_path):
-    """Shadows need their own PUB on hardware: the fetched results say so instead of omitting them silently."""
-    config = dict(CONFIG, shadows={"snapshots": 100})
+@pytest.mark.parametrize("robust", [False, True])
+def test_shadows_go_to_hardware_as_their_own_pubs_and_match_local_mode(fake_service, tmp_path, ledger_path,
+                                                                         robust, token_leaks):
+    """Shadows on IBM: PUB 1 (one shot per basis setting) and, robust, PUB 2 (calibration); fetched
+    results equal a synchronous ibm-local run with the same seed."""
+    config = dict(CONFIG, shadows={"snapshots": 120, "groups": 4, "robust": robust, "calibration_snapshots": 60})
     path = tmp_path / "hw_shadows.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "experiments"
     assert _run(path, out, "hw").exit_code == 0
-    r = cli("fetch", out / "hw_double" / "hw", "--wait")
+    run_dir = out / "hw_double" / "hw"
+    rows = JobLedger(ledger_path).for_run(run_dir)
+    assert sorted(r.pub for r in rows) == ([0, 1, 2] if robust else [0, 1])
+    shapes = {r.pub: r.pub_shape for r in rows}
+    assert shapes[1][0] == 120 and (not robust or shapes[2][0] == 60)
+    submitted = json.loads((run_dir / "results.json").read_text())
+    assert [j["pub"] for j in submitted["jobs"]] == sorted(shapes)
+
+    r = cli("fetch", run_dir, "--wait")
     assert r.exit_code == 0, r.output
-    results = json.loads((out / "hw_double" / "hw" / "results.json").read_text())
-    assert results["shadows"]["status"] == "not_run"
-    assert "aer:<fake>" in results["shadows"]["reason"]
-    assert "estimate" in results  # the field analysis still ran
+    fetched = json.loads((run_dir / "results.json").read_text())
+    assert "status" not in fetched and fetched["shadows"]["backend"] == "ibm:ibm_fez"
+    assert len(fetched["jobs"]) == len(shapes)
+    assert (run_dir / "shadows.npz").is_file()
+    assert fake_service.submit_calls == len(shapes)
+
+    assert _run(path, out, "sync", "ibm-local:fake_manila").exit_code == 0
+    local = json.loads((out / "hw_double" / "sync" / "results.json").read_text())
+    for key in ("observables", "max_abs_error", "fidelity_ideal_exact", "error_reference"):
+        assert fetched["shadows"][key] == local["shadows"][key], key
+    assert token_leaks(tmp_path) == []
+
+
+def test_failed_shadows_pub_alone_is_resubmitted(fake_service, tmp_path, ledger_path):
+    config = dict(CONFIG, shadows={"snapshots": 50, "groups": 2})
+    path = tmp_path / "hw_shadows.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "experiments"
+    assert _run(path, out, "hw").exit_code == 0
+    run_dir = out / "hw_double" / "hw"
+    ledger = JobLedger(ledger_path)
+    shadow_job = ledger.latest(run_dir, 1).job_id
+    failed = fake_service.jobs_by_id[shadow_job]
+    failed.forced_status, failed.forced_error = "ERROR", "Error 8041: the job exceeded its time limit"
+    r = cli("fetch", run_dir, "--wait")
+    assert r.exit_code == 1 and "8041" in r.output and shadow_job in r.output
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "error"
+    r = cli("resubmit", run_dir)
+    assert r.exit_code == 0, r.output
+    assert ledger.latest(run_dir, 0).attempt == 1 and ledger.latest(run_dir, 1).attempt == 2
+    assert fake_service.submit_calls == 3  # PUB 0 once, PUB 1 twice
+    r = cli("fetch", run_dir, "--wait")
+    assert r.exit_code == 0, r.output
+    assert "observables" in json.loads((run_dir / "results.json").read_text())["shadows"]

@@ -81,7 +81,8 @@ def fetch(run_dir: Path = typer.Argument(..., help="run folder, e.g. experiments
         fail(_clean(exc))
     res = outcome.results
     status = res.get("status")
-    job = (res.get("jobs") or [{}])[-1]
+    jobs = res.get("jobs") or [{}]
+    job = next((j for j in jobs if j.get("status") != "DONE"), jobs[-1])  # the one holding the run back
     if status == "submitted":
         console.print(f"job {job.get('job_id')} on {job.get('backend')} is {job.get('status')}; "
                       f"fetch again later (or `qlearn-sense fetch {run_dir} --wait`)")
@@ -105,6 +106,7 @@ def resubmit(run_dir: Path = typer.Argument(..., help="run folder whose job ende
         outcome = resubmit_run(run_dir)
     except (AccountError, BackendError, ResultsError, ValueError) as exc:
         fail(_clean(exc))
-    job = (outcome.results.get("jobs") or [{}])[-1]
-    console.print(f"submitted job {job.get('job_id')} (attempt {job.get('attempt')}) on {job.get('backend')}; "
-                  f"finish with `qlearn-sense fetch {run_dir}`")
+    for job in outcome.results.get("jobs") or []:
+        console.print(f"PUB {job.get('pub')}: job {job.get('job_id')} (attempt {job.get('attempt')}) on "
+                      f"{job.get('backend')}, {job.get('status')}")
+    console.print(f"finish with `qlearn-sense fetch {run_dir}`")

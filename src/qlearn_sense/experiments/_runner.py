@@ -282,6 +282,27 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
     return RunOutcome(run_dir=run_dir, results=results)
 
 
+def _store_shadows(sh: dict, run_dir: Path, results: dict) -> None:
+    """Raw shadow data to ``shadows.npz``, the estimates into ``results["shadows"]``, the plot."""
+    from qlearn_sense.experiments._plots import plot_shadows
+
+    recipes, bits = sh.pop("recipes"), sh.pop("bits")
+    np.savez_compressed(run_dir / "shadows.npz", bits=np.asarray(bits, dtype=np.uint8),
+                        **({} if recipes is None else {"recipes": np.asarray(recipes, dtype=np.int8)}))
+    results["shadows"] = sh
+    plot_shadows(sh, run_dir / "plots" / "shadows.png")
+
+
+def _device_shadow_pubs(design: Design, params: np.ndarray) -> list:
+    """The shadows batches a device run submits as PUBs 1 (snapshots) and 2 (robust calibration)."""
+    from qlearn_sense.experiments._shadows_run import plan_shadows, shadow_pubs
+
+    if design.config.shadows is None or design.config.shadows.ensemble == "clifford":
+        return []
+    plan = plan_shadows(design, seed=derive_seeds(design.config.seed)["shadows"])
+    return shadow_pubs(design, params, plan)
+
+
 def extra_analyses(design: Design, params: np.ndarray, sample: SampleResult, backend: AbstractBackend,
                    run_dir: Path, results: dict, *, progress: Progress | None = None) -> None:
     """Classical shadows and detection, when the config asks for them (results updated in place).
@@ -290,19 +311,14 @@ def extra_analyses(design: Design, params: np.ndarray, sample: SampleResult, bac
     and plots ``roc.png``, ``error_vs_shots_detection.png``.
     """
     from qlearn_sense.experiments._detection_run import analyse_detection
-    from qlearn_sense.experiments._plots import plot_detection, plot_shadows
+    from qlearn_sense.experiments._plots import plot_detection
     from qlearn_sense.experiments._shadows_run import run_shadows
 
     seeds = derive_seeds(design.config.seed)
     if design.config.shadows is not None:
         if progress is not None:
             progress("classical shadows", 0, 1)
-        sh = run_shadows(design, params, backend, seed=seeds["shadows"])
-        recipes, bits = sh.pop("recipes"), sh.pop("bits")
-        np.savez_compressed(run_dir / "shadows.npz", bits=np.asarray(bits, dtype=np.uint8),
-                            **({} if recipes is None else {"recipes": np.asarray(recipes, dtype=np.int8)}))
-        results["shadows"] = sh
-        plot_shadows(sh, run_dir / "plots" / "shadows.png")
+        _store_shadows(run_shadows(design, params, backend, seed=seeds["shadows"]), run_dir, results)
         if progress is not None:
             progress("classical shadows", 1, 1)
     if design.config.detection is not None:
@@ -415,14 +431,21 @@ def submit_run(design: Design, params: np.ndarray, backend: AbstractBackend, run
     save_results(results, run_dir / "results.json")
     if progress is not None:
         progress("submitting", 0, 1)
-    record = backend.submit(design.protocol, batch, design.phase_rad, ec.shots,
-                            seed=derive_seeds(config.seed)["sample"], run_dir=run_dir, run_id=run_dir.name,
-                            config_name=config.name, config_hash=config_hash(config), pub=0)
+    common = {"run_dir": run_dir, "run_id": run_dir.name, "config_name": config.name,
+              "config_hash": config_hash(config)}
+    seeds = derive_seeds(config.seed)
+    records = [backend.submit(design.protocol, batch, design.phase_rad, ec.shots, seed=seeds["sample"], pub=0,
+                              **common)]
+    _write_jobs(backend, run_dir)
+    # classical shadows: one shot per basis setting, as PUB 1 (and PUB 2 for the robust calibration)
+    for pub, (protocol, shadow_batch) in enumerate(_device_shadow_pubs(design, params), start=1):
+        records.append(backend.submit(protocol, shadow_batch, design.phase_rad, 1, seed=seeds["shadows"] + pub - 1,
+                                      pub=pub, **common))
+        _write_jobs(backend, run_dir)
     if progress is not None:
         progress("submitting", 1, 1)
-    _write_jobs(backend, run_dir)
     results["status"] = "submitted"
-    results["jobs"] = [_job_summary(record)]
+    results["jobs"] = [_job_summary(r) for r in records]
     results["versions"] = versions()
     save_results(results, run_dir / "results.json")
     if wait:
@@ -454,7 +477,8 @@ def _load_run(run_dir: Path) -> tuple[Design, np.ndarray, dict]:
     return make_design(config, noise=noise), np.asarray(state["params"], dtype=np.float64), state
 
 
-def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | None = None) -> RunOutcome:
+def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | None = None,
+               shadow_bits: list[np.ndarray] | None = None) -> RunOutcome:
     """Analyse data of a submitted run exactly as a local run would and write its results.json.
 
     Re-derives the design from ``config.yaml`` (the calibrated noise from
@@ -466,6 +490,8 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | No
       run_dir: the run folder written by :func:`run_experiment`.
       sample: the data (counts of shape (repetitions, 2**n)).
       design: the design, when already at hand.
+      shadow_bits: asynchronous backends: the bits (S, n) of the shadows PUB
+        and, for robust shadows, of the calibration PUB.
 
     Returns:
       :class:`RunOutcome` with the complete results.
@@ -493,16 +519,24 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | No
     if "jobs" in previous:
         results["jobs"] = previous["jobs"]
     be = get_backend(state.get("backend", sample.backend))
-    shadows_skipped = be.asynchronous and config.shadows is not None
-    if shadows_skipped:
-        design = replace(design, config=config.model_copy(update={"shadows": None}))
-    extra_analyses(design, params, sample, be, run_dir, results)
-    if shadows_skipped:
-        results["shadows"] = {
-            "status": "not_run",
-            "reason": f"classical shadows need their own PUB of basis-rotated circuits, which is not submitted to "
-                      f"{be.name} yet; run this config with --backend aer:<fake> or ibm-local:<fake> for shadows",
-        }
+    shadows_async = be.asynchronous and config.shadows is not None
+    extra_analyses(replace(design, config=config.model_copy(update={"shadows": None})) if shadows_async else design,
+                   params, sample, be, run_dir, results)
+    if shadows_async:
+        if shadow_bits:
+            from qlearn_sense.experiments._shadows_run import analyse_shadows, plan_shadows
+
+            plan = plan_shadows(design, seed=derive_seeds(config.seed)["shadows"])
+            _store_shadows(analyse_shadows(design, params, plan, shadow_bits[0],
+                                           shadow_bits[1] if len(shadow_bits) > 1 else None, backend_name=be.name),
+                           run_dir, results)
+        else:
+            results["shadows"] = {
+                "status": "not_run",
+                "reason": ("shadows.ensemble = 'clifford' runs on the 'local' backend only"
+                           if config.shadows.ensemble == "clifford" else
+                           "no shadows PUB was submitted with this run; resubmit it to collect shadows"),
+            }
     results["versions"] = versions()
     save_results(results, run_dir / "results.json")
     plot_run(results, run_dir / "plots")
@@ -533,37 +567,46 @@ def fetch_run(run_dir: str | Path, *, wait: bool = False, backend: AbstractBacke
     records = [r for r in be.ledger.for_run(run_dir)]
     if not records:
         raise ValueError(f"run {run_dir} has no jobs in the ledger {be.ledger.path}")
-    record = be.ledger.latest(run_dir, 0)
-    record = be.wait(record, timeout_s=timeout_s) if wait else be.refresh(record)
-    if record.job_id is None and not record.final:
-        raise ValueError(f"run {run_dir}: the submission was interrupted and the service shows no job with tag "
-                         f"{record.tag} yet; run `qlearn-sense jobs` later, or `qlearn-sense resubmit {run_dir}`")
+    latest = []
+    for pub in sorted({r.pub for r in records}):
+        record = be.ledger.latest(run_dir, pub)
+        record = be.wait(record, timeout_s=timeout_s) if wait else be.refresh(record)
+        if record.job_id is None and not record.final:
+            raise ValueError(f"run {run_dir}: the submission was interrupted and the service shows no job with tag "
+                             f"{record.tag} yet; run `qlearn-sense jobs` later, or `qlearn-sense resubmit {run_dir}`")
+        latest.append(record)
     _write_jobs(be, run_dir)
-    previous["jobs"] = [_job_summary(record)]
-    if record.status != "DONE":
-        previous["status"] = "error" if record.final else "submitted"
+    previous["jobs"] = [_job_summary(r) for r in latest]
+    done = all(r.status == "DONE" for r in latest)
+    if not done:
+        previous["status"] = "error" if any(r.final and r.status != "DONE" for r in latest) else "submitted"
     save_results(previous, run_dir / "results.json")
-    if record.status != "DONE":
+    if not done:
         return RunOutcome(run_dir=run_dir, results=previous)
-    sample = be.result(record, int(previous["n_qubits"]))
+    n = int(previous["n_qubits"])
+    sample = be.result(latest[0], n)
+    shadow_bits = [be.result(r, n).bits()[:, 0, :] for r in latest[1:]]
     _write_jobs(be, run_dir)
-    return finish_run(run_dir, sample)
+    return finish_run(run_dir, sample, shadow_bits=shadow_bits or None)
 
 
 def resubmit_run(run_dir: str | Path, *, backend: AbstractBackend | None = None) -> RunOutcome:
-    """Submit a run again after its job ended in ERROR or CANCELLED (same design and parameters).
+    """Submit again the PUBs of a run whose jobs ended in ERROR or CANCELLED (same design and parameters).
+
+    PUBs with a live or finished job are not submitted again.
 
     Raises:
-      ValueError: the run's job is still live or done (never submitted twice).
+      ValueError: every PUB of the run has a live or done job (never submitted twice).
     """
     from qlearn_sense.experiments._results import load_results
 
     run_dir = Path(run_dir)
     design, params, state = _load_run(run_dir)
     be = backend or get_backend(state["backend"]).configure(**backend_options(design.config))
-    live = be.ledger.active(run_dir, 0)
-    if live is not None and live.job_id is not None:
-        raise ValueError(f"run {run_dir} already has job {live.job_id or live.tag} ({live.status}); "
-                         "it is not submitted again")
+    pubs = sorted({r.pub for r in be.ledger.for_run(run_dir)}) or [0]
+    live = [be.ledger.active(run_dir, pub) for pub in pubs]
+    if all(r is not None and r.job_id is not None for r in live):
+        raise ValueError(f"run {run_dir} already has job(s) " + ", ".join(f"{r.job_id} ({r.status})" for r in live)
+                         + "; none failed, so it is not submitted again")
     results = load_results(run_dir, require_complete=False)
     return submit_run(design, params, be, run_dir, results)

@@ -97,6 +97,15 @@ def _layer_params(recipes: np.ndarray) -> np.ndarray:
     return np.stack([angles[..., 1], angles[..., 0]], axis=-1).reshape(len(recipes), -1)
 
 
+def _pauli_batch(design: Design, prep_params: np.ndarray, recipes: np.ndarray,
+                 calibration: bool) -> tuple[Protocol, np.ndarray]:
+    """The shadow protocol and its parameter sets (S, P) for one batch of local-Pauli recipes."""
+    protocol = shadow_protocol(design, calibration=calibration)
+    prep = np.zeros((len(recipes), protocol.n_prep_params)) if calibration else \
+        np.tile(np.asarray(prep_params)[: protocol.n_prep_params], (len(recipes), 1))
+    return protocol, np.concatenate([prep, _layer_params(recipes)], axis=1)
+
+
 def collect_pauli_shadows(design: Design, prep_params: np.ndarray, recipes: np.ndarray, backend: AbstractBackend,
                           *, seed: int, calibration: bool = False) -> np.ndarray:
     """Run one batch of S snapshots (one shot per recipe) and return bits, shape (S, n) uint8.
@@ -107,11 +116,7 @@ def collect_pauli_shadows(design: Design, prep_params: np.ndarray, recipes: np.n
     n = design.protocol.n_qubits
     if recipes.ndim != 2 or recipes.shape[1] != n:
         raise ValueError(f"recipes have shape {recipes.shape}; expected (S, {n})")
-    protocol = shadow_protocol(design, calibration=calibration)
-    layer = _layer_params(recipes)
-    prep = np.zeros((len(recipes), protocol.n_prep_params)) if calibration else \
-        np.tile(np.asarray(prep_params)[: protocol.n_prep_params], (len(recipes), 1))
-    params = np.concatenate([prep, layer], axis=1)
+    protocol, params = _pauli_batch(design, prep_params, recipes, calibration)
     res = backend.run(protocol, params, design.phase_rad, 1, seed=seed, memory=True)
     return res.bits()[:, 0, :]
 
@@ -137,8 +142,100 @@ def _observables(cfg: ShadowsConfig, n: int) -> PauliObservables:
     return PauliObservables.from_strings(list(cfg.observables))
 
 
+@dataclasses.dataclass(frozen=True)
+class ShadowsPlan:
+    """The measurement settings of a shadows run, drawn before any data (seeded).
+
+    Attributes:
+      observables: the observables to estimate.
+      recipes: local-Pauli bases (S, n) int8 (0 = X, 1 = Y, 2 = Z), or None for Clifford.
+      unitaries: global Clifford unitaries (S, 2**n, 2**n), or None for Pauli ensembles.
+      calibration_recipes: bases of the robust-shadows calibration on |0..0>, or None.
+    """
+
+    observables: PauliObservables
+    recipes: np.ndarray | None
+    unitaries: np.ndarray | None
+    calibration_recipes: np.ndarray | None
+
+
+def plan_shadows(design: Design, *, seed: int) -> ShadowsPlan:
+    """Draw the measurement settings of the config's ``shadows`` section.
+
+    Raises:
+      ValueError: no ``shadows`` section, or observable strings of the wrong length.
+    """
+    cfg = design.config.shadows
+    if cfg is None:
+        raise ValueError("the config has no 'shadows' section")
+    n = design.protocol.n_qubits
+    obs = _observables(cfg, n)
+    if obs.n_qubits != n:
+        raise ValueError(f"shadows.observables act on {obs.n_qubits} qubits; the protocol has {n}")
+    rng = np.random.default_rng(seed)
+    if cfg.ensemble == "clifford":
+        return ShadowsPlan(obs, None, random_clifford_recipes(n, cfg.snapshots, rng), None)
+    recipes = (random_pauli_recipes(n, cfg.snapshots, rng) if cfg.ensemble == "pauli"
+               else derandomized_recipes(obs, cfg.snapshots))
+    cal = random_pauli_recipes(n, cfg.calibration_snapshots, rng) if cfg.robust else None
+    return ShadowsPlan(obs, recipes, None, cal)
+
+
+def shadow_pubs(design: Design, params: np.ndarray, plan: ShadowsPlan) -> list[tuple[Protocol, np.ndarray]]:
+    """The (protocol, parameter sets) batches that collect a Pauli plan: one shot per parameter set.
+
+    The first batch is the sensor state's snapshots; with robust shadows the second
+    is the calibration on |0..0>. Each batch is one PUB on a device backend.
+
+    Raises:
+      ValueError: a Clifford plan (no circuit form on devices).
+    """
+    if plan.recipes is None:
+        raise ValueError("shadows.ensemble = 'clifford' runs on the 'local' backend only; "
+                         "use 'pauli' or 'derandomized' on devices")
+    prep_params = np.asarray(params)[: design.protocol.n_prep_params]
+    return [_pauli_batch(design, prep_params, recipes, calibration)
+            for recipes, calibration in ((plan.recipes, False), (plan.calibration_recipes, True))
+            if recipes is not None]
+
+
 def run_shadows(design: Design, params: np.ndarray, backend: AbstractBackend | str, *, seed: int) -> dict:
-    """Collect shadows of the sensor output state and estimate the configured observables.
+    """Collect shadows of the sensor output state on a backend and estimate the configured observables.
+
+    :func:`plan_shadows`, then one batch per :func:`shadow_pubs` entry (seeds
+    ``seed`` and ``seed + 1``), then :func:`analyse_shadows`.
+
+    Raises:
+      ValueError: the Clifford ensemble on a backend other than ``local``, or
+        observable strings of the wrong length.
+    """
+    backend = get_backend(backend) if isinstance(backend, str) else backend
+    plan = plan_shadows(design, seed=seed)
+    name = getattr(backend, "name", str(backend))
+    if plan.unitaries is not None:
+        if name != "local":
+            raise ValueError("shadows.ensemble = 'clifford' runs on the 'local' backend only; "
+                             "use 'pauli' or 'derandomized' on devices")
+        bits = _collect_clifford(design, np.asarray(params)[: design.protocol.n_prep_params], plan.unitaries, seed)
+        return analyse_shadows(design, params, plan, bits, backend_name=name)
+    prep_params = np.asarray(params)[: design.protocol.n_prep_params]
+    batches = [collect_pauli_shadows(design, prep_params, recipes, backend, seed=seed + i, calibration=i == 1)
+               for i, recipes in enumerate((plan.recipes, plan.calibration_recipes)) if recipes is not None]
+    return analyse_shadows(design, params, plan, batches[0], batches[1] if len(batches) > 1 else None,
+                           backend_name=name)
+
+
+def analyse_shadows(design: Design, params: np.ndarray, plan: ShadowsPlan, bits: np.ndarray,
+                    calibration_bits: np.ndarray | None = None, *, backend_name: str = "local") -> dict:
+    """Estimate the observables from collected snapshots (any backend, including fetched hardware jobs).
+
+    Args:
+      design: the run's design (its ``shadows`` section).
+      params: the protocol parameters, shape (n_params,).
+      plan: the plan the bits were collected with.
+      bits: outcomes (S, n) uint8, 0 = eigenvalue +1 of the measured Pauli.
+      calibration_bits: outcomes of the calibration batch (robust shadows), else None.
+      backend_name: recorded in the output.
 
     Returns a JSON-ready dict: per observable its name, physical meaning, Pauli
     label, shadow estimate with standard error and median-of-means value, and the
@@ -147,18 +244,14 @@ def run_shadows(design: Design, params: np.ndarray, backend: AbstractBackend | s
     recipes and bits.
 
     Raises:
-      ValueError: the Clifford ensemble on a backend other than ``local``, or
-        observable strings of the wrong length.
+      ValueError: bits of the wrong shape, or robust shadows without calibration bits.
     """
     cfg = design.config.shadows
-    if cfg is None:
-        raise ValueError("the config has no 'shadows' section")
-    backend = get_backend(backend) if isinstance(backend, str) else backend
     n = design.protocol.n_qubits
-    obs = _observables(cfg, n)
-    if obs.n_qubits != n:
-        raise ValueError(f"shadows.observables act on {obs.n_qubits} qubits; the protocol has {n}")
-    rng = np.random.default_rng(seed)
+    obs = plan.observables
+    settings = plan.recipes if plan.recipes is not None else plan.unitaries
+    if bits.shape != (len(settings), n):
+        raise ValueError(f"shadow bits have shape {bits.shape}; expected ({len(settings)}, {n})")
     prep_params = np.asarray(params)[: design.protocol.n_prep_params]
     sp = shadow_protocol(design)
     theta = np.concatenate([prep_params, np.zeros(sp.n_params - sp.n_prep_params)])
@@ -169,26 +262,18 @@ def run_shadows(design: Design, params: np.ndarray, backend: AbstractBackend | s
     exact_ideal = exact_expectations(ideal, obs)
     exact_readout = expected_with_readout(design, prep_params, obs)
     out: dict = {"ensemble": cfg.ensemble, "snapshots": cfg.snapshots, "groups": cfg.groups,
-                 "backend": getattr(backend, "name", str(backend))}
-    if cfg.ensemble == "clifford":
-        if getattr(backend, "name", "") != "local":
-            raise ValueError("shadows.ensemble = 'clifford' runs on the 'local' backend only; "
-                             "use 'pauli' or 'derandomized' on devices")
-        unitaries = random_clifford_recipes(n, cfg.snapshots, rng)
-        bits = _collect_clifford(design, prep_params, unitaries, seed)
+                 "backend": backend_name}
+    recipes = plan.recipes
+    if recipes is None:
         dense = np.stack([c * pauli_matrix(p) for p, c in zip(obs.paulis, obs.coefficients)])
-        est = estimate_clifford(unitaries, bits, dense, groups=cfg.groups)
-        recipes = None
+        est = estimate_clifford(plan.unitaries, bits, dense, groups=cfg.groups)
     else:
-        recipes = (random_pauli_recipes(n, cfg.snapshots, rng) if cfg.ensemble == "pauli"
-                   else derandomized_recipes(obs, cfg.snapshots))
-        bits = collect_pauli_shadows(design, prep_params, recipes, backend, seed=seed)
         estimator = "shadow" if cfg.ensemble == "pauli" else "matching"
         if cfg.robust:
-            cal_recipes = random_pauli_recipes(n, cfg.calibration_snapshots, rng)
-            cal_bits = collect_pauli_shadows(design, prep_params, cal_recipes, backend, seed=seed + 1,
-                                             calibration=True)
-            calibration = calibrate_robust(cal_recipes, cal_bits, max_weight=int(obs.weights.max()))
+            if calibration_bits is None:
+                raise ValueError("robust shadows need the calibration batch's bits")
+            calibration = calibrate_robust(plan.calibration_recipes, calibration_bits,
+                                           max_weight=int(obs.weights.max()))
             est = estimate_paulis_robust(recipes, bits, obs, calibration, groups=cfg.groups)
         else:
             est = estimate_paulis(recipes, bits, obs, groups=cfg.groups, estimator=estimator)
