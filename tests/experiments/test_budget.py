@@ -389,3 +389,22 @@ def test_run_folder_errors(reference, tmp_path):
         load_budget_table(tmp_path)
     again = run_budget(path, resume=ref.run_dir, report=False)  # same config, nothing left to do
     assert again.complete and again.n_new == 0 and again.n_skipped == ref.n_points
+
+
+def test_designs_from_a_device_calibration(tmp_path):
+    """base.sensor.from_backend: each design's noise is the calibration of its first n listed qubits."""
+    from qlearn_sense.backends import calibrated_noise
+
+    data = _cfg(**{"tasks": ["estimation"], "grid.protocols": ["ramsey"], "grid.shots": [1000], "grid.seeds": [0],
+                   "grid.n_qubits": [2, 3], "repetitions": 5, "base.protocol.n_qubits": 3,
+                   "base.sensor": {"kind": "qubit", "gyromagnetic_ratio_Hz_per_T": 28.024e9, "from_backend": "fake_fez",
+                                   "qubits": [3, 4, 5], "interrogation_time_s": 1.0e-5}})
+    cfg = budget_config_from_dict(data)
+    specs = design_specs(cfg)
+    for n in (2, 3):
+        entry = build_design(specs[f"ramsey/n={n}/base"])
+        want = calibrated_noise("fake_fez", [3, 4, 5][:n], 1.0e-5)
+        assert entry.protocol.noise == want
+    outcome = run_budget(cfg, out_root=tmp_path, **CLUSTER)
+    assert outcome.complete and outcome.n_errors == 0
+    assert len(set(outcome.table["eta"].round(12))) == 2  # the mean coherence differs between 2 and 3 qubits
