@@ -61,6 +61,7 @@ def _oat(n: int, layers: int, p0: int):
     [twist ``exp(-i mu Jz^2)`` = prod_{i<j} RZZ(mu) (up to a global phase),
     collective rotation ``exp(-i nu Jx)`` = prod_j RX(nu)], with ``Jz = sum_j Z_j/2``
     and one shared ``mu`` and ``nu`` per layer, then a final collective RZ.
+    Kitagawa & Ueda's twisting strength is ``2 mu`` (their ``exp(-i mu_KU Jz^2 / 2)``).
     Parameters: ``2 layers + 1``.
     """
     gates = [Gate("ry", (j,), offset=HALF_PI) for j in range(n)]
