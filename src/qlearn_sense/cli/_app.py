@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -20,6 +21,21 @@ def fail(message: str, code: int = 2) -> None:
     """Print an error (never a token) and exit with ``code``."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def stage_progress(*extra_columns, transient: bool = False):
+    """A rich progress display with one bar per named stage; yields ``progress(stage, done, total)``."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  *extra_columns, console=console, transient=transient) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield progress
 
 
 def _fmt(x, unit: str = "") -> str:
@@ -90,15 +106,7 @@ def run(config: Path = typer.Argument(..., help="YAML experiment config"),
         cfg = load_config(config)
     except ConfigError as exc:
         fail(str(exc))
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total)
-            bar.update(tasks[name], completed=done, total=total)
-
+    with stage_progress() as progress:
         try:
             outcome = run_experiment(cfg, backend=backend, out_root=out, run_id=run_id, progress=progress,
                                      **({"wait": True} if wait else {}))
@@ -122,13 +130,7 @@ def circuits(out: Path = typer.Option(Path("circuits"), "--out", help="library r
     from qlearn_sense.experiments import DesignError
     from qlearn_sense.experiments._circuits import write_circuit_library
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("optimizing", total=1)
-
-        def progress(name: str, done: int, total: int) -> None:
-            bar.update(task, description=name, completed=done, total=total)
-
+    with stage_progress(transient=True) as progress:
         try:
             written = write_circuit_library(out, configs, templates_only=templates_only, only=only,
                                             progress=progress)

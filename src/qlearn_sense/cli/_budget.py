@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TimeRemainingColumn
 from rich.table import Table
 
-from qlearn_sense.cli._app import app, console, fail
+from qlearn_sense.cli._app import app, console, fail, stage_progress
 
 
 def _cell(v) -> str:
@@ -55,15 +55,7 @@ def budget(config: Optional[Path] = typer.Argument(None, help="budget sweep YAML
 
     if config is None and resume is None:
         fail("give a budget config or --resume <run folder>")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with stage_progress(TimeRemainingColumn()) as progress:
         try:
             outcome = run_budget(config, resume=resume, out_root=out, run_id=run_id, scheduler=scheduler,
                                  n_workers=workers, threads_per_worker=threads, processes=not in_process,
