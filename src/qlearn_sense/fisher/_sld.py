@@ -104,11 +104,12 @@ def _diag_gen_parts(rho: Array, g: Array, atol: float):
     lam, u = jnp.linalg.eigh(rho)
     gp = _cmatmul(jnp.conj(u.T), g[:, None] * u)  # G in the eigenbasis (one matmul)
     s = lam[:, None] + lam[None, :]
-    mask = s > atol
-    # <i|drho|j> = -i (l_j - l_i) G'_ij; SLD L'_ij = 2 <i|drho|j> / (l_i + l_j)
-    l_eig = jnp.where(mask, -2j * (lam[None, :] - lam[:, None]) * gp / jnp.where(mask, s, 1.0), 0.0)
-    f = jnp.sum(jnp.where(mask, 2.0 * (lam[:, None] - lam[None, :]) ** 2 * jnp.abs(gp) ** 2
-                          / jnp.where(mask, s, 1.0), 0.0))
+    # real weight (l_j - l_i) / (l_i + l_j), zero outside the support (l_i + l_j <= atol)
+    k = jnp.where(s > atol, (lam[None, :] - lam[:, None]) / jnp.where(s > atol, s, 1.0), 0.0)
+    # <i|drho|j> = -i (l_j - l_i) G'_ij; SLD L'_ij = 2 <i|drho|j> / (l_i + l_j) = -2i k_ij G'_ij
+    l_eig = (-2j * k) * gp
+    # F = sum_ij L'_ij conj(<i|drho|j>) = 2 sum_ij k_ij (l_j - l_i) |G'_ij|^2
+    f = 2.0 * jnp.sum(k * (lam[None, :] - lam[:, None]) * (jnp.real(gp) ** 2 + jnp.imag(gp) ** 2))
     return f, u, l_eig
 
 
