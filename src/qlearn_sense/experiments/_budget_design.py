@@ -25,7 +25,8 @@ from qlearn_sense.experiments._budget_config import (
     derive_seed,
     expand_grid,
 )
-from qlearn_sense.experiments._design import DesignError, make_design
+from qlearn_sense.experiments._design import make_design
+from qlearn_sense.experiments._runner import backend_noise
 from qlearn_sense.fisher import sql
 from qlearn_sense.hyptest import shots_to_decide
 from qlearn_sense.optimize import make_optimizer, maximize, optimize_protocol, random_init
@@ -225,26 +226,6 @@ def exact_or_saddlepoint(fn, *args, **kwargs):
         return fn(*args, method="saddlepoint", **kwargs)
 
 
-def _calibrated_noise(cfg):
-    """With ``sensor.from_backend``: the device calibration's noise on the first n listed qubits, else None.
-
-    Raises:
-      DesignError: fewer physical qubits listed than the point's register size.
-    """
-    sc = cfg.sensor
-    if sc.from_backend is None:
-        return None
-    from qlearn_sense.backends import calibrated_noise
-
-    n = cfg.protocol.n_qubits
-    qubits = None if sc.qubits is None else list(sc.qubits)
-    if qubits is not None and len(qubits) < n:
-        raise DesignError(f"sensor.qubits = {qubits} lists {len(qubits)} physical qubits; "
-                          f"the point needs n_qubits = {n}")
-    return calibrated_noise(sc.from_backend, None if qubits is None else qubits[:n], sc.interrogation_time_s,
-                            n_qubits=n)
-
-
 def build_design(spec: DesignSpec) -> DesignEntry:
     """Optimize the spec's protocol and precompute what every point needs.
 
@@ -256,7 +237,7 @@ def build_design(spec: DesignSpec) -> DesignEntry:
     prep, meas, objective = STATE_PROTOCOLS[spec.protocol]
     prep = prep or cfg.protocol.preparation.ansatz
     meas = meas or cfg.protocol.measurement.ansatz
-    design = make_design(cfg, noise=_calibrated_noise(cfg), protocol_override=(prep, meas))
+    design = make_design(cfg, noise=backend_noise(cfg), protocol_override=(prep, meas))
     t0 = time.perf_counter()
     params, value = _optimize(design.protocol, objective, design.phase_rad, cfg, spec.seed)
     seconds = time.perf_counter() - t0

@@ -20,7 +20,7 @@ import numpy as np
 from qlearn_sense.backends import AbstractBackend, SampleResult, get_backend
 from qlearn_sense.config import ExperimentConfig, config_hash, config_to_yaml, load_config
 from qlearn_sense.estimation import PhaseModel, mle_phase, shots_for_relative_precision, shots_for_snr
-from qlearn_sense.experiments._design import Design, make_design
+from qlearn_sense.experiments._design import Design, DesignError, make_design
 from qlearn_sense.experiments._results import SCHEMA, atomic_write_text, save_results, versions
 from qlearn_sense.fisher import bounds_table, crb_field_std, crb_phase_std, sensitivity
 from qlearn_sense.optimize import OptimizationResult, make_optimizer, optimize_protocol
@@ -357,13 +357,26 @@ def backend_options(config: ExperimentConfig) -> dict:
 
 
 def backend_noise(config: ExperimentConfig):
-    """The calibrated protocol noise when ``sensor.from_backend`` is set, else None."""
+    """The calibrated protocol noise when ``sensor.from_backend`` is set, else None.
+
+    The sensor qubits are the first ``protocol.n_qubits`` of ``sensor.qubits``
+    (``0..n-1`` when not listed), so a sweep over register sizes reuses one list.
+
+    Raises:
+      DesignError: fewer physical qubits listed than ``protocol.n_qubits``.
+    """
     from qlearn_sense.backends import calibrated_noise
 
     sc = config.sensor
     if sc.from_backend is None:
         return None
-    return calibrated_noise(sc.from_backend, sc.qubits, sc.interrogation_time_s, n_qubits=config.protocol.n_qubits)
+    n = config.protocol.n_qubits
+    qubits = None if sc.qubits is None else list(sc.qubits)
+    if qubits is not None and len(qubits) < n:
+        raise DesignError(f"sensor.qubits = {qubits} lists {len(qubits)} physical qubits; "
+                          f"the design needs n_qubits = {n}")
+    return calibrated_noise(sc.from_backend, None if qubits is None else qubits[:n], sc.interrogation_time_s,
+                            n_qubits=n)
 
 
 def device_record(backend: AbstractBackend, protocol: Protocol, run_dir: Path) -> dict | None:
@@ -523,8 +536,9 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | No
     extra_analyses(replace(design, config=config.model_copy(update={"shadows": None})) if shadows_async else design,
                    params, sample, be, run_dir, results)
     if shadows_async:
+        from qlearn_sense.experiments._shadows_run import CLIFFORD_LOCAL_ONLY, analyse_shadows, plan_shadows
+
         if shadow_bits:
-            from qlearn_sense.experiments._shadows_run import analyse_shadows, plan_shadows
 
             plan = plan_shadows(design, seed=derive_seeds(config.seed)["shadows"])
             _store_shadows(analyse_shadows(design, params, plan, shadow_bits[0],
@@ -533,8 +547,7 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design: Design | No
         else:
             results["shadows"] = {
                 "status": "not_run",
-                "reason": ("shadows.ensemble = 'clifford' runs on the 'local' backend only"
-                           if config.shadows.ensemble == "clifford" else
+                "reason": (CLIFFORD_LOCAL_ONLY if config.shadows.ensemble == "clifford" else
                            "no shadows PUB was submitted with this run; resubmit it to collect shadows"),
             }
     results["versions"] = versions()

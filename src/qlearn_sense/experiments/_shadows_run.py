@@ -142,6 +142,10 @@ def _observables(cfg: ShadowsConfig, n: int) -> PauliObservables:
     return PauliObservables.from_strings(list(cfg.observables))
 
 
+CLIFFORD_LOCAL_ONLY = ("shadows.ensemble = 'clifford' runs on the 'local' backend only; "
+                       "use 'pauli' or 'derandomized' on devices")
+
+
 @dataclasses.dataclass(frozen=True)
 class ShadowsPlan:
     """The measurement settings of a shadows run, drawn before any data (seeded).
@@ -191,8 +195,7 @@ def shadow_pubs(design: Design, params: np.ndarray, plan: ShadowsPlan) -> list[t
       ValueError: a Clifford plan (no circuit form on devices).
     """
     if plan.recipes is None:
-        raise ValueError("shadows.ensemble = 'clifford' runs on the 'local' backend only; "
-                         "use 'pauli' or 'derandomized' on devices")
+        raise ValueError(CLIFFORD_LOCAL_ONLY)
     prep_params = np.asarray(params)[: design.protocol.n_prep_params]
     return [_pauli_batch(design, prep_params, recipes, calibration)
             for recipes, calibration in ((plan.recipes, False), (plan.calibration_recipes, True))
@@ -214,13 +217,11 @@ def run_shadows(design: Design, params: np.ndarray, backend: AbstractBackend | s
     name = getattr(backend, "name", str(backend))
     if plan.unitaries is not None:
         if name != "local":
-            raise ValueError("shadows.ensemble = 'clifford' runs on the 'local' backend only; "
-                             "use 'pauli' or 'derandomized' on devices")
+            raise ValueError(CLIFFORD_LOCAL_ONLY)
         bits = _collect_clifford(design, np.asarray(params)[: design.protocol.n_prep_params], plan.unitaries, seed)
         return analyse_shadows(design, params, plan, bits, backend_name=name)
-    prep_params = np.asarray(params)[: design.protocol.n_prep_params]
-    batches = [collect_pauli_shadows(design, prep_params, recipes, backend, seed=seed + i, calibration=i == 1)
-               for i, recipes in enumerate((plan.recipes, plan.calibration_recipes)) if recipes is not None]
+    batches = [backend.run(protocol, batch, design.phase_rad, 1, seed=seed + i, memory=True).bits()[:, 0, :]
+               for i, (protocol, batch) in enumerate(shadow_pubs(design, params, plan))]
     return analyse_shadows(design, params, plan, batches[0], batches[1] if len(batches) > 1 else None,
                            backend_name=name)
 
