@@ -344,7 +344,12 @@ class _FlakyBackend(LocalBackend):
         return super().run(protocol, params, phis, shots, seed=seed, memory=memory)
 
 
-def test_failing_point_is_recorded_and_the_rest_finish(tmp_path):
+def test_failing_point_is_recorded_and_the_rest_finish(tmp_path, monkeypatch):
+    from qlearn_sense.backends import _registry
+
+    # registered for this test only: the registry is global (tests/backends checks its exact contents)
+    monkeypatch.setattr(_registry, "_FACTORIES", dict(_registry._FACTORIES))
+    monkeypatch.setattr(_registry, "_DESCRIPTIONS", dict(_registry._DESCRIPTIONS))
     register_backend("flaky", lambda arg: _FlakyBackend(), "'flaky' (test backend failing above 500 shots)")
     data = _cfg(**{"tasks": ["estimation"], "grid.protocols": ["ramsey"], "grid.shots": [100, 1000],
                    "grid.seeds": [0], "grid.backends": ["local", "flaky"], "repetitions": 5})
