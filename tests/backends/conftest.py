@@ -1,15 +1,44 @@
-"""Fixtures for backend tests: an isolated ledger, no back-off sleeps, and a QiskitRuntimeService test double."""
+"""Fixtures for backend tests: an isolated ledger, no back-off sleeps, and QiskitRuntimeService test doubles.
+
+The doubles are handed to the backends (``IBMRuntimeBackend(name, service=..., retry=...)``);
+the command-line tests get them through :func:`qlearn_sense.backends.override_backend`,
+so no module global of qlearn_sense is patched. Submissions run in qiskit-ibm-runtime's
+local testing mode: ``Executor.run`` (qiskit-ibm-runtime's) is wrapped to let the double
+record each job with its tags and inject faults.
+
+Two doubles:
+
+- :class:`FakeRuntimeService`: state in memory (one process).
+- :class:`DiskRuntimeService`: state in a folder (``state.json`` plus one pickled result per
+  job), so a new service object, in this process or another one, sees the jobs a killed one
+  accepted. Faults: ``lose_next_reply`` (the service accepts the job, the reply is lost),
+  ``fail_lookups`` (the next N tag lookups fail), ``fail_lookups_after_lost_reply``,
+  ``crash_after_accept`` (the client dies right after the service accepted: ``SimulatedCrash``,
+  or ``os._exit`` / SIGKILL in a subprocess).
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
+import pickle
+import signal
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
+from qlearn_sense.backends import IBMRuntimeBackend, RetryPolicy, override_backend
+
 TEST_TOKEN = "qls-TEST-token-0123456789abcdef-DO-NOT-LEAK"
 """A fake IBM token: tests grep every written file for it."""
+
+FAST_RETRY = RetryPolicy(attempts=5, base_delay_s=0.0, max_delay_s=0.0, sleep=lambda s: None)
+"""Back-off without waiting (same number of tries as the default policy)."""
+
+
+class SimulatedCrash(BaseException):
+    """The client process dies here (nothing after it runs; not an ``Exception``, so nothing catches it)."""
 
 
 class FakeJob:
@@ -50,7 +79,7 @@ class FakeJob:
 
 
 class FakeRuntimeService:
-    """Test double of ``QiskitRuntimeService``.
+    """Test double of ``QiskitRuntimeService`` (state in memory).
 
     ``backend(name)`` gives a small fake device, so the executor-based Sampler
     runs in qiskit-ibm-runtime's local testing mode and returns local jobs;
@@ -60,7 +89,8 @@ class FakeRuntimeService:
     (exceptions raised after the job exists: a lost reply),
     ``interrupt_after_submit`` (Ctrl-C right after the service accepted the
     job, before the client sees its id), ``error_next`` (the next job ends in
-    ERROR with this message), ``hold`` (jobs stay QUEUED).
+    ERROR with this message), ``hold`` (jobs stay QUEUED), ``fail_lookups``
+    (the next N ``jobs(...)`` calls raise a connection error).
     """
 
     def __init__(self, device: str = "fake_manila"):
@@ -75,6 +105,8 @@ class FakeRuntimeService:
         self.interrupt_after_submit = False
         self.error_next: str | None = None
         self.hold = False
+        self.fail_lookups = 0
+        self.lookups = 0
 
     def backend(self, name: str):
         return self.device
@@ -89,12 +121,21 @@ class FakeRuntimeService:
             raise RuntimeJobNotFound(f"Job not found: {job_id}")
         return self.jobs_by_id[job_id]
 
+    def _maybe_fail_lookup(self) -> None:
+        import requests
+
+        self.lookups += 1
+        if self.fail_lookups > 0:
+            self.fail_lookups -= 1
+            raise requests.exceptions.ConnectionError("lookup failed: connection reset by peer")
+
     def jobs(self, limit: int | None = 10, job_tags: list[str] | None = None, **kwargs) -> list[FakeJob]:
+        self._maybe_fail_lookup()
         out = [j for j in reversed(list(self.jobs_by_id.values()))
                if not job_tags or all(t in j.tags for t in job_tags)]
         return out[:limit] if limit else out
 
-    # called by the patched Executor.run
+    # called by the wrapped Executor.run
     def _on_submit(self, executor, run):
         self.submit_calls += 1
         if self.fail_submit:
@@ -113,6 +154,160 @@ class FakeRuntimeService:
         return job
 
 
+class DiskJob:
+    """A job of :class:`DiskRuntimeService`: every call reads the service's state from disk."""
+
+    def __init__(self, service: "DiskRuntimeService", job_id: str):
+        self._service = service
+        self._id = job_id
+
+    @property
+    def tags(self) -> list[str]:
+        return self._service.state()["jobs"][self._id]["tags"]
+
+    def job_id(self) -> str:
+        return self._id
+
+    def status(self) -> str:
+        state = self._service.state()
+        return "QUEUED" if state["hold"] else state["jobs"][self._id]["status"]
+
+    def error_message(self) -> str | None:
+        return None
+
+    def result(self):
+        return pickle.loads((self._service.root / f"{self._id}.pkl").read_bytes())
+
+    def metrics(self) -> dict:
+        return {"timestamps": {"finished": "2026-01-01T00:00:00+00:00"}}
+
+
+class DiskRuntimeService(FakeRuntimeService):
+    """A service double whose jobs live in ``root`` (``state.json`` and ``<job id>.pkl``).
+
+    A new object on the same folder (after a simulated crash, or in another
+    process) sees every job accepted before. ``hold`` and ``submit_calls``
+    are stored too; the faults are per object (a new object has none).
+    """
+
+    def __init__(self, root: str | Path, device: str = "fake_manila"):
+        self.root = Path(root)
+        self._ready = False  # the base class's defaults must not overwrite the stored state
+        super().__init__(device)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.root / "state.json").exists():
+            self._save({"jobs": {}, "hold": False, "submit_calls": 0})
+        self._ready = True
+        self.lose_next_reply = False
+        self.fail_lookups_after_lost_reply = 0
+        self.crash_after_accept: str | None = None  # "raise", "exit" or "kill"
+
+    # persistent state ------------------------------------------------------------------------
+    def state(self) -> dict:
+        return json.loads((self.root / "state.json").read_text())
+
+    def _save(self, state: dict) -> None:
+        tmp = self.root / "state.json.tmp"
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.root / "state.json")
+
+    @property
+    def hold(self) -> bool:
+        return bool(self.state()["hold"])
+
+    @hold.setter
+    def hold(self, value: bool) -> None:
+        if not self._ready:
+            return
+        state = self.state()
+        state["hold"] = bool(value)
+        self._save(state)
+
+    @property
+    def submit_calls(self) -> int:
+        return int(self.state()["submit_calls"])
+
+    @submit_calls.setter
+    def submit_calls(self, value: int) -> None:
+        if not self._ready:
+            return
+        state = self.state()
+        state["submit_calls"] = int(value)
+        self._save(state)
+
+    @property
+    def job_ids(self) -> list[str]:
+        return list(self.state()["jobs"])
+
+    # the service API -------------------------------------------------------------------------
+    def job(self, job_id: str) -> DiskJob:
+        from qiskit_ibm_runtime.exceptions import RuntimeJobNotFound
+
+        if job_id not in self.state()["jobs"]:
+            raise RuntimeJobNotFound(f"Job not found: {job_id}")
+        return DiskJob(self, job_id)
+
+    def jobs(self, limit: int | None = 10, job_tags: list[str] | None = None, **kwargs) -> list[DiskJob]:
+        self._maybe_fail_lookup()
+        jobs = self.state()["jobs"]
+        out = [DiskJob(self, i) for i in reversed(list(jobs))
+               if not job_tags or all(t in jobs[i]["tags"] for t in job_tags)]
+        return out[:limit] if limit else out
+
+    def _on_submit(self, executor, run):
+        import requests
+
+        self.submit_calls = self.submit_calls + 1
+        if self.fail_submit:
+            raise self.fail_submit.pop(0)
+        job = run()
+        result = job.result()
+        (self.root / f"{job.job_id()}.pkl").write_bytes(pickle.dumps(result))
+        state = self.state()
+        state["jobs"][job.job_id()] = {"tags": list(executor.options.environment.job_tags), "status": "DONE"}
+        self._save(state)  # the service has accepted the job: from here on it exists
+        if self.crash_after_accept == "raise":
+            raise SimulatedCrash
+        if self.crash_after_accept == "exit":
+            os._exit(9)
+        if self.crash_after_accept == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.lose_next_reply:
+            self.lose_next_reply = False
+            self.fail_lookups += self.fail_lookups_after_lost_reply
+            raise requests.exceptions.ConnectionError("connection reset by peer (the reply was lost)")
+        return job
+
+
+def wrap_executor(get_service: Callable[[], FakeRuntimeService], setattr_: Callable | None = None) -> None:
+    """Route qiskit-ibm-runtime's ``Executor.run`` through ``get_service()._on_submit``.
+
+    ``setattr_`` is ``monkeypatch.setattr`` in tests (undone afterwards); a
+    subprocess passes nothing and patches for its lifetime.
+    """
+    from qiskit_ibm_runtime.executor import executor as executor_mod
+
+    original = executor_mod.Executor.run
+
+    def run(self, program, dry_run=False):
+        return get_service()._on_submit(self, lambda: original(self, program, dry_run=dry_run))
+
+    (setattr_ or setattr)(executor_mod.Executor, "run", run)
+
+
+def ibm_backend_factory(get_service: Callable[[], FakeRuntimeService], retry: RetryPolicy = FAST_RETRY):
+    """A registry factory for ``ibm:<device>`` that hands every backend the current double."""
+
+    def factory(arg, **injected):
+        if not arg:
+            raise ValueError("backend 'ibm:<backend>' needs a device name, e.g. 'ibm:ibm_fez'")
+        injected.setdefault("service", get_service())
+        injected.setdefault("retry", retry)
+        return IBMRuntimeBackend(arg, **injected)
+
+    return factory
+
+
 @pytest.fixture
 def ledger_path(tmp_path, monkeypatch) -> Path:
     """A private job ledger for the test (``QLEARN_SENSE_LEDGER``)."""
@@ -122,30 +317,41 @@ def ledger_path(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def no_sleep(monkeypatch):
-    """Back-off without waiting."""
-    from qlearn_sense.backends import _runtime
+def fake_service(monkeypatch, ledger_path):
+    """The in-memory double, handed to every ``ibm:`` backend built by name (token set in the env)."""
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", TEST_TOKEN)
+    service = FakeRuntimeService()
+    wrap_executor(lambda: service, monkeypatch.setattr)
+    with override_backend("ibm", ibm_backend_factory(lambda: service)):
+        yield service
 
-    monkeypatch.setattr(_runtime, "DEFAULT_RETRY", dataclasses.replace(_runtime.DEFAULT_RETRY, sleep=lambda s: None))
+
+class DiskServices:
+    """Makes :class:`DiskRuntimeService` objects on one folder; the newest one gets the submissions."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.current: DiskRuntimeService | None = None
+
+    def new(self) -> DiskRuntimeService:
+        """A fresh service object (as after a crash or in a new process) on the same state."""
+        self.current = DiskRuntimeService(self.root)
+        return self.current
+
+    def backend(self, ledger, device: str = "ibm_fez") -> IBMRuntimeBackend:
+        """A new ``ibm:`` backend on the current service (as a new process would build it)."""
+        return IBMRuntimeBackend(device, service=self.current, retry=FAST_RETRY, ledger=ledger)
 
 
 @pytest.fixture
-def fake_service(monkeypatch, ledger_path, no_sleep):
-    """Install the test double as ``qlearn_sense.backends.ibm.service_factory`` (token set in the env)."""
-    from qiskit_ibm_runtime.executor import executor as executor_mod
-
-    from qlearn_sense.backends import ibm
-
+def disk_services(tmp_path, monkeypatch, ledger_path) -> DiskServices:
+    """Disk-backed service doubles on ``tmp_path/service``; ``ibm:`` names built by the CLI use the newest."""
     monkeypatch.setenv("QISKIT_IBM_TOKEN", TEST_TOKEN)
-    service = FakeRuntimeService()
-    original = executor_mod.Executor.run
-
-    def run(self, program, dry_run=False):
-        return service._on_submit(self, lambda: original(self, program, dry_run=dry_run))
-
-    monkeypatch.setattr(executor_mod.Executor, "run", run)
-    monkeypatch.setattr(ibm, "service_factory", lambda: service)
-    return service
+    services = DiskServices(tmp_path / "service")
+    services.new()
+    wrap_executor(lambda: services.current, monkeypatch.setattr)
+    with override_backend("ibm", ibm_backend_factory(lambda: services.current)):
+        yield services
 
 
 def files_containing(root: Path, needle: str) -> list[Path]:
@@ -165,3 +371,4 @@ def token_leaks():
         return [p for root in roots for p in files_containing(Path(root), TEST_TOKEN)]
 
     return scan
+

@@ -18,23 +18,27 @@ from qlearn_sense.cli import app
 from conftest import TEST_TOKEN  # noqa: E402  (tests/backends/conftest.py)
 
 
+def unreachable(timeout=3.0):
+    """The network probe of an offline machine."""
+    return False, "iam.cloud.ibm.com:443: unreachable"
+
+
 @pytest.fixture
 def no_account(monkeypatch, tmp_path):
     """No token in the environment and no saved account file."""
     for var in (ibm.TOKEN_ENV, ibm.INSTANCE_ENV, ibm.CHANNEL_ENV, ibm.URL_ENV):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(ibm, "network_reachable", lambda timeout=3.0: (False, "iam.cloud.ibm.com:443: unreachable"))
 
 
-def _service_raising(monkeypatch, exc: BaseException):
-    import qiskit_ibm_runtime
+def _service_raising(exc: BaseException):
+    """A ``QiskitRuntimeService`` stand-in class whose constructor raises ``exc``."""
 
     class Raising:
         def __init__(self, *args, **kwargs):
             raise exc
 
-    monkeypatch.setattr(qiskit_ibm_runtime, "QiskitRuntimeService", Raising)
+    return Raising
 
 
 def _offline_error() -> BaseException:
@@ -59,9 +63,8 @@ def test_missing_account_says_what_to_set(no_account):
 
 def test_offline_reports_the_network_not_an_invalid_token(no_account, monkeypatch):
     monkeypatch.setenv(ibm.TOKEN_ENV, TEST_TOKEN)
-    _service_raising(monkeypatch, _offline_error())
     with pytest.raises(AccountError) as info:
-        ibm.create_service()
+        ibm.create_service(service_class=_service_raising(_offline_error()), reachable=unreachable)
     msg = str(info.value)
     assert "cannot reach IBM Quantum" in msg and "network" in msg
     assert "valid API token" not in msg and TEST_TOKEN not in msg
@@ -72,9 +75,9 @@ def test_rejected_token_is_reported_without_the_token(no_account, monkeypatch):
     from qiskit_ibm_runtime.api.exceptions import RequestsApiError
 
     monkeypatch.setenv(ibm.TOKEN_ENV, TEST_TOKEN)
-    _service_raising(monkeypatch, RequestsApiError(f"401 Client Error: apikey {TEST_TOKEN} not found", 401))
+    raising = _service_raising(RequestsApiError(f"401 Client Error: apikey {TEST_TOKEN} not found", 401))
     with pytest.raises(AccountError) as info:
-        ibm.create_service()
+        ibm.create_service(service_class=raising)
     msg = str(info.value)
     assert "rejected" in msg and "$QISKIT_IBM_TOKEN" in msg and "HTTP 401" in msg
     assert TEST_TOKEN not in msg and "***" in msg
@@ -86,9 +89,8 @@ def test_saved_account_is_used_and_its_token_redacted(no_account, monkeypatch, t
     path.write_text(json.dumps({"default-ibm-quantum-platform": {"channel": "ibm_quantum_platform",
                                                                  "token": TEST_TOKEN}}))
     assert ibm.saved_account_exists()
-    _service_raising(monkeypatch, RuntimeError(f"bad token {TEST_TOKEN}"))
     with pytest.raises(AccountError) as info:
-        ibm.create_service()
+        ibm.create_service(service_class=_service_raising(RuntimeError(f"bad token {TEST_TOKEN}")))
     assert "qiskit-ibm.json" in str(info.value) and TEST_TOKEN not in str(info.value)
     assert ibm.redact(f"x{TEST_TOKEN}y") == "x***y"
 
@@ -172,7 +174,7 @@ def test_unknown_service_backend_lists_available_ones(fake_service, monkeypatch)
 
     monkeypatch.setattr(fake_service, "backend", missing)
     with pytest.raises(ValueError, match="not available to this account; accepted: fake_manila"):
-        ibm.service_backend("ibm_nowhere")
+        ibm.service_backend("ibm_nowhere", service=fake_service)
 
 
 def test_refreshing_jobs_without_account_is_an_account_error(no_account, ledger_path, tmp_path):
@@ -205,7 +207,7 @@ def test_ctrl_c_is_deferred_until_the_job_id_is_recorded():
     import os
     import signal
 
-    from qlearn_sense.backends._runtime import deferred_interrupt
+    from qlearn_sense.backends._retry import deferred_interrupt
 
     done = []
     with pytest.raises(KeyboardInterrupt):
@@ -218,3 +220,56 @@ def test_ctrl_c_is_deferred_until_the_job_id_is_recorded():
 def test_fetch_of_a_folder_that_is_not_a_run_fails_cleanly(tmp_path, ledger_path):
     r = CliRunner().invoke(app, ["fetch", str(tmp_path)], env={"COLUMNS": "250"})
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_no_token_in_ledger_errors_or_logs_after_a_failing_connect(no_account, monkeypatch, tmp_path, caplog,
+                                                                   capsys, token_leaks):
+    """Issue 10: the token appears in no error message, traceback, log record, output or ledger file."""
+    import logging
+    import traceback
+
+    from qiskit_ibm_runtime.api.exceptions import RequestsApiError
+
+    from qlearn_sense.backends import IBMRuntimeBackend, JobLedger
+    from conftest import FAST_RETRY  # noqa: E402
+
+    monkeypatch.setenv(ibm.TOKEN_ENV, TEST_TOKEN)
+    caplog.set_level(logging.DEBUG)
+    ledger = JobLedger(tmp_path / "ledger" / "jobs.sqlite")
+    errors = []
+
+    # 1. the service rejects the token while being created (its message quotes the token)
+    rejecting = _service_raising(RequestsApiError(f"401 Client Error: apikey {TEST_TOKEN} not found", 401))
+    be = IBMRuntimeBackend("ibm_fez", service_factory=lambda: ibm.create_service(service_class=rejecting),
+                           retry=FAST_RETRY, ledger=ledger)
+    be.preflight()  # the ledger is written before connecting
+    with pytest.raises(AccountError) as info:
+        be.connect()
+    errors.append(info.value)
+
+    # 2. offline: "invalid token" with the real cause (and the token) in the chain
+    offline = IBMRuntimeBackend("ibm_fez", retry=FAST_RETRY, ledger=ledger, service_factory=lambda: ibm.create_service(
+        service_class=_service_raising(_offline_error()), reachable=unreachable))
+    with pytest.raises(AccountError) as info:
+        offline.connect()
+    errors.append(info.value)
+
+    # 3. the service exists but looking up the device fails with the token in the message
+    class Forbidden:
+        def backend(self, name):
+            raise RequestsApiError(f"403 Forbidden: token {TEST_TOKEN} may not use {name}", 403)
+
+    with pytest.raises(SubmissionError) as info:
+        IBMRuntimeBackend("ibm_fez", service=Forbidden(), retry=FAST_RETRY, ledger=ledger).connect()
+    errors.append(info.value)
+
+    for exc in errors:
+        text = "".join(traceback.format_exception(exc))
+        assert TEST_TOKEN not in text and TEST_TOKEN not in repr(exc)
+        assert exc.__context__ is None and exc.__cause__ is None  # no token-bearing exception kept alive
+    assert "***" in str(errors[0]) and "***" in str(errors[2])
+    assert TEST_TOKEN not in caplog.text
+    captured = capsys.readouterr()
+    assert TEST_TOKEN not in captured.out + captured.err
+    assert token_leaks(tmp_path) == []
+    assert ledger.all() == []

@@ -24,16 +24,16 @@ GHZ3 = build_protocol(3, "ghz", "ghz_parity")
 
 
 def test_transpiled_once_per_protocol_and_settings(monkeypatch):
-    from qlearn_sense.backends import _aer
+    from qlearn_sense.backends import _compile
 
     calls = []
-    real = _aer.transpile_protocol
+    real = _compile.transpile_protocol
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_aer, "transpile_protocol", counting)
+    monkeypatch.setattr(_compile, "transpile_protocol", counting)
     be = get_backend("aer:fake_fez")
     noisy = GHZ3.with_noise(Noise.uniform(3, eta=0.9))
     for protocol in (GHZ3, noisy, GHZ3):  # the noise does not change the ISA circuit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from qiskit.transpiler import QubitProperties, Target
 
 from qlearn_sense.backends import (
     TranspileOptions,
-    active_qubits,
     calibrated_noise,
     fake_backend,
     get_backend,
@@ -92,23 +90,22 @@ def test_calibrated_noise_caps_t2_and_rejects_bad_input():
 
 
 def test_calibrated_noise_from_ibm_name_uses_the_service(fake_service):
-    noise = calibrated_noise("ibm:ibm_fez", [0, 1], 1e-6)  # the test double serves fake_manila
+    noise = calibrated_noise("ibm:ibm_fez", [0, 1], 1e-6, service=fake_service)  # the double serves fake_manila
     assert noise == calibrated_noise("fake_manila", [0, 1], 1e-6)
 
 
-def test_aer_fake_fez_agrees_with_local_testing_mode_and_is_faster():
-    """3-qubit GHZ-Ramsey sweep on FakeFez: same distributions, >= 5x faster than local mode."""
+def test_aer_fake_fez_agrees_with_local_testing_mode():
+    """3-qubit GHZ-Ramsey sweep on FakeFez: same distributions as local testing mode.
+
+    The speed-up (aer:fake_fez >= 5x faster) is a timing, not a unit test: benchmarks/bench_backends.py.
+    """
     phis = np.linspace(0.0, np.pi / 3, 6)
     params = np.zeros((6, 2))
     shots = 2000
-    t0 = time.perf_counter()
     aer = get_backend("aer:fake_fez").configure(initial_layout=[3, 4, 5])
     fast = aer.run(GHZ3, params, phis, shots, seed=21)
-    t_aer = time.perf_counter() - t0
-    t0 = time.perf_counter()
     slow = get_backend("ibm-local:fake_fez").configure(initial_layout=[3, 4, 5]).run(GHZ3, params, phis, shots,
                                                                                       seed=22)
-    t_local = time.perf_counter() - t0
     exact = aer.probabilities(GHZ3, params, phis)
     assert slow.metadata["layout"] == fast.metadata["layout"] == [3, 4, 5]
     for res in (fast, slow):
@@ -123,7 +120,6 @@ def test_aer_fake_fez_agrees_with_local_testing_mode_and_is_faster():
         chi2 = float(np.sum((a[keep] - shots * pooled) ** 2 / (shots * pooled)
                             + (b[keep] - shots * pooled) ** 2 / (shots * pooled)))
         assert chi2 < keep.sum() - 1 + 4 * math.sqrt(2 * (keep.sum() - 1)) + 10
-    assert t_local / t_aer >= 5.0, (t_local, t_aer)
 
 
 @pytest.mark.parametrize("backend", ["aer:fake_fez", "ibm-local:fake_fez"])

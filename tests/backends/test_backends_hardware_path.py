@@ -76,7 +76,7 @@ def test_submit_interrupt_jobs_fetch_matches_local_run(fake_service, config_file
     r = cli("fetch", run_dir)
     assert r.exit_code == 0, r.output
     fetched = json.loads((run_dir / "results.json").read_text())
-    assert "status" not in fetched and fetched["jobs"][0]["job_id"] == job_id
+    assert fetched.get("status", "done") == "done" and fetched["jobs"][0]["job_id"] == job_id
     assert JobLedger(ledger_path).for_run(run_dir)[0].fetched_at is not None
     assert json.loads((run_dir / "jobs.json").read_text())[0]["job_id"] == job_id
     assert fake_service.submit_calls == 1
@@ -104,7 +104,8 @@ def test_returns_after_submission_and_never_submits_twice(fake_service, config_f
     assert res["status"] == "submitted" and res["jobs"][0]["status"] == "QUEUED"
     r = cli("fetch", run_dir)
     assert r.exit_code == 0 and "QUEUED" in r.output
-    _run(config_file, out, "once")  # same run and PUB again: the live job is reused
+    assert _run(config_file, out, "once").exit_code == 2  # an existing --run-id is refused without --force
+    _run(config_file, out, "once", "ibm:ibm_fez", "--force")  # same run and PUB again: the live job is reused
     assert fake_service.submit_calls == 1 and len(JobLedger(ledger_path).for_run(run_dir)) == 1
     r = cli("resubmit", run_dir)
     assert r.exit_code == 2 and "not submitted again" in r.output
@@ -119,7 +120,7 @@ def test_job_tags_prevent_duplicates_when_the_ledger_is_lost(fake_service, confi
     fake_service.hold = True
     assert _run(config_file, out, "tags").exit_code == 0
     monkeypatch.setenv("QLEARN_SENSE_LEDGER", str(tmp_path / "other-ledger.sqlite"))  # a fresh, empty ledger
-    assert _run(config_file, out, "tags").exit_code == 0
+    assert _run(config_file, out, "tags", "ibm:ibm_fez", "--force").exit_code == 0  # the same run again
     assert fake_service.submit_calls == 1
     (row,) = JobLedger(tmp_path / "other-ledger.sqlite").all()
     assert row.job_id == next(iter(fake_service.jobs_by_id))
@@ -233,7 +234,7 @@ def test_shadows_go_to_hardware_as_their_own_pubs_and_match_local_mode(fake_serv
     r = cli("fetch", run_dir, "--wait")
     assert r.exit_code == 0, r.output
     fetched = json.loads((run_dir / "results.json").read_text())
-    assert "status" not in fetched and fetched["shadows"]["backend"] == "ibm:ibm_fez"
+    assert fetched.get("status", "done") == "done" and fetched["shadows"]["backend"] == "ibm:ibm_fez"
     assert len(fetched["jobs"]) == len(shapes)
     assert (run_dir / "shadows.npz").is_file()
     assert fake_service.submit_calls == len(shapes)

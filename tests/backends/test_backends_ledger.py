@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from qlearn_sense.backends import JobLedger, default_ledger_path
 
@@ -50,3 +54,92 @@ def test_default_path_env_override_and_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("QLEARN_SENSE_LEDGER")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_ledger_path() == Path(tmp_path / "data" / "qlearn-sense" / "jobs.sqlite")
+
+
+# -- faults: each a one-line LedgerError naming the path, found before any work (issue 10, file-system 6) --
+
+
+def _one_line_naming(exc: BaseException, path) -> str:
+    msg = str(exc)
+    assert str(path) in msg and "\n" not in msg, msg
+    return msg
+
+
+def test_unwritable_ledger_folder_is_a_one_line_error_naming_the_path(tmp_path):
+    from qlearn_sense.backends import LEDGER_ENV, LedgerError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the ledger's folder should be")
+    path = blocker / "jobs.sqlite"
+    with pytest.raises(LedgerError) as info:
+        JobLedger(path)
+    msg = _one_line_naming(info.value, path)
+    assert "cannot be written" in msg and LEDGER_ENV in msg
+    assert info.value.path == path and info.value.__cause__ is None
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_read_only_ledger_folder_fails_the_preflight_check(tmp_path):
+    from qlearn_sense.backends import LedgerError
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    JobLedger(folder / "jobs.sqlite")
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(LedgerError) as info:
+            JobLedger(folder / "jobs.sqlite").check()
+        _one_line_naming(info.value, folder / "jobs.sqlite")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_ledger_locked_longer_than_the_timeout_is_a_clear_error(tmp_path):
+    from qlearn_sense.backends import LedgerError
+    from qlearn_sense.backends._ledger import DEFAULT_TIMEOUT_S
+
+    path = tmp_path / "jobs.sqlite"
+    assert JobLedger(path).timeout_s == DEFAULT_TIMEOUT_S == 30.0
+    book = JobLedger(path, timeout_s=0.1)
+    book.check()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the ledger
+    try:
+        with pytest.raises(LedgerError) as info:
+            book.check()
+        msg = _one_line_naming(info.value, path)
+        assert "locked by another process" in msg and "0.1 s" in msg
+        with pytest.raises(LedgerError, match="locked"):
+            book.for_run(tmp_path / "run")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    book.check()  # released: usable again
+
+
+def test_a_file_that_is_not_a_ledger_is_named(tmp_path):
+    from qlearn_sense.backends import LedgerError
+
+    path = tmp_path / "jobs.sqlite"
+    path.write_bytes(b"this is not an SQLite database, just some text" * 20)
+    with pytest.raises(LedgerError) as info:
+        JobLedger(path)
+    assert "not a usable SQLite ledger" in _one_line_naming(info.value, path)
+
+
+def test_preflight_reports_a_bad_ledger_before_any_work(tmp_path, monkeypatch):
+    """The runner calls ``backend.preflight()`` before optimizing: the ledger fault shows there, with the path."""
+    from qlearn_sense.backends import BackendError, get_backend
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("QLEARN_SENSE_LEDGER", str(blocker / "jobs.sqlite"))
+    be = get_backend("ibm:ibm_fez")
+    with pytest.raises(BackendError) as info:
+        be.preflight()
+    _one_line_naming(info.value, blocker / "jobs.sqlite")
+    assert be._service is None  # no account or network was needed to find it
+    get_backend("local").preflight()  # synchronous backends need nothing
+    monkeypatch.setenv("QLEARN_SENSE_LEDGER", str(tmp_path / "ok" / "jobs.sqlite"))
+    get_backend("ibm:ibm_fez").preflight()
+    assert JobLedger(tmp_path / "ok" / "jobs.sqlite").all() == []  # the check writes no job rows

@@ -12,16 +12,19 @@ from functools import lru_cache
 import numpy as np
 from qiskit import QuantumCircuit
 
-from qlearn_sense.backends._base import AbstractBackend, BackendError, SampleResult, _check_batch
+from qlearn_sense.backends._base import (
+    AbstractBackend,
+    AbstractDeviceBackend,
+    BackendError,
+    SampleResult,
+    _check_batch,
+)
 from qlearn_sense.backends._compile import (
     Compiled,
-    TranspileOptions,
     active_qubits,
     compact_circuit,
     counts_from_primitive_result,
     pub_values,
-    structural_key,
-    transpile_protocol,
 )
 from qlearn_sense.backends._devices import _qubit_calibration, fake_backend, restricted_noise_model
 from qlearn_sense.protocol import Protocol, to_qiskit
@@ -139,7 +142,7 @@ class AerBackend(AbstractBackend):
         return _apply_readout(p, protocol.n_qubits, protocol.noise.p01, protocol.noise.p10)
 
 
-class AerDeviceBackend(AbstractBackend):
+class AerDeviceBackend(AbstractDeviceBackend):
     """``aer:<fake>``: ``AerSimulator`` with a fake device's noise, restricted to the used qubits.
 
     The protocol is transpiled once to the device's ISA (cached per protocol
@@ -148,27 +151,27 @@ class AerDeviceBackend(AbstractBackend):
     Distributions equal the full-device model's (the kept errors are the same);
     construction is several times faster than local testing mode, which
     models every qubit of the device.
+
+    Args:
+      device_name: a fake device (``fake_fez``, ``FakeFez``).
+
+    Raises:
+      ValueError: unknown fake device (the message lists the valid ones).
     """
 
-    noise_from_protocol = False
-
     def __init__(self, device_name: str):
-        self.device = fake_backend(device_name)
-        self.name = f"aer:{self.device.name}"
-        self.options = TranspileOptions()
-        self._compiled: dict = {}
+        super().__init__()
+        self._device = fake_backend(device_name)
+        self.name = f"aer:{self._device.name}"
 
-    def configure(self, **options) -> "AerDeviceBackend":
-        """See :meth:`AbstractBackend.configure`."""
-        self.options = _update_options(self.options, options)
-        return self
+    @property
+    def device(self):
+        """The fake device (a qiskit ``BackendV2``)."""
+        return self._device
 
     def compile(self, protocol: Protocol) -> Compiled:
-        """The protocol's ISA circuit for this device (transpiled once, then cached)."""
-        key = (structural_key(protocol), self.options)
-        if key not in self._compiled:
-            self._compiled[key] = transpile_protocol(protocol, self.device.target, self.options)
-        return self._compiled[key]
+        """See :meth:`AbstractDeviceBackend.compile`."""
+        return self._compile_cached(protocol)
 
     def _prepared(self, protocol: Protocol):
         comp = self.compile(protocol)
@@ -219,23 +222,6 @@ class AerDeviceBackend(AbstractBackend):
 @lru_cache(maxsize=64)
 def _cached_noise_model(device_name: str, qubits: tuple[int, ...]):
     return restricted_noise_model(fake_backend(device_name), list(qubits))
-
-
-def _update_options(current: TranspileOptions, options: dict) -> TranspileOptions:
-    allowed = {"optimization_level", "seed_transpiler", "initial_layout", "interrogation_time_s"}
-    unknown = set(options) - allowed
-    if unknown:
-        raise ValueError(f"unknown backend option(s) {sorted(unknown)}; accepted: {sorted(allowed)}")
-    merged = {**current.__dict__, **{k: v for k, v in options.items()}}
-    if merged.get("initial_layout") is not None:
-        merged["initial_layout"] = tuple(int(q) for q in merged["initial_layout"])
-    return TranspileOptions(**merged)
-
-
-def _check_device_arg(prefix: str, arg: str | None) -> str:
-    if not arg:
-        raise ValueError(f"backend '{prefix}:<fake-backend>' needs a device name, e.g. '{prefix}:fake_fez'")
-    return arg
 
 
 __all__ = ["AerBackend", "AerDeviceBackend", "BackendError", "noisy_protocol_circuit", "protocol_noise_model"]

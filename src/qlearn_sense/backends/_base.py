@@ -1,4 +1,13 @@
-"""The backend interface: run one protocol with many parameter sets, return outcomes.
+"""The backend interfaces: run one protocol with many parameter sets, return outcomes.
+
+Three abstract classes say what a backend can do (checked with ``isinstance``,
+never by probing attributes):
+
+- :class:`AbstractBackend`: runs a protocol and returns counts (every backend);
+- :class:`AbstractDeviceBackend`: compiles the protocol to a device's ISA
+  circuit first (``aer:<fake>``, ``ibm-local:<fake>``, ``ibm:<device>``);
+- :class:`AbstractAsyncBackend`: queues jobs on remote hardware, records them
+  in a job ledger and fetches their results later (``ibm:<device>``).
 
 Outcome index convention (all backends): little-endian, ``k = sum_j b_j 2**j``
 with ``b_j`` the bit read on sensor qubit ``j``; as a qiskit bitstring, qubit 0
@@ -8,12 +17,20 @@ is the rightmost character (``format(k, f"0{n}b")``).
 from __future__ import annotations
 
 import abc
+import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qlearn_sense.backends._compile import TranspileOptions
 from qlearn_sense.protocol import Protocol
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from qlearn_sense.backends._compile import Compiled
+    from qlearn_sense.backends._ledger import JobLedger, JobRecord
 
 
 class BackendError(RuntimeError):
@@ -99,11 +116,11 @@ class AbstractBackend(abc.ABC):
           BackendError: the backend failed.
         """
 
-    # Optional extensions (device backends, exact simulators, asynchronous hardware).
-
-    asynchronous: bool = False
-    """True when :meth:`run` queues work on remote hardware: the runner then
-    submits (``submit``), records the job in the ledger and returns."""
+    @property
+    def asynchronous(self) -> bool:
+        """True for :class:`AbstractAsyncBackend` subclasses (kept for callers that read the flag;
+        prefer ``isinstance(backend, AbstractAsyncBackend)``)."""
+        return isinstance(self, AbstractAsyncBackend)
 
     def configure(self, **options: Any) -> "AbstractBackend":
         """Set compilation options before running (devices use them; simulators ignore them).
@@ -117,6 +134,23 @@ class AbstractBackend(abc.ABC):
         """
         return self
 
+    def supports(self, protocol: Protocol) -> str | None:
+        """Why this backend cannot run ``protocol``, or None when it can.
+
+        Cheap (no simulation, no network): call it before optimizing.
+
+        Returns:
+          None, or a one-line reason naming the backend and what to use instead.
+        """
+        return None
+
+    def preflight(self) -> None:
+        """Check, before any work, what the backend needs on this machine (the job ledger for hardware).
+
+        Synchronous backends need nothing.
+        """
+        return None
+
     def probabilities(self, protocol: Protocol, params: np.ndarray, phis: np.ndarray | float) -> np.ndarray:
         """Exact outcome probabilities, shape (P, 2**n), little-endian, where the backend can compute them.
 
@@ -124,3 +158,192 @@ class AbstractBackend(abc.ABC):
           NotImplementedError: the backend only samples (devices, emulators).
         """
         raise NotImplementedError(f"backend {self.name!r} only samples; it has no exact probabilities")
+
+
+TRANSPILE_OPTION_KEYS = ("optimization_level", "seed_transpiler", "initial_layout", "interrogation_time_s")
+"""Keys :meth:`AbstractDeviceBackend.configure` accepts."""
+
+
+def update_options(current: TranspileOptions, options: dict) -> TranspileOptions:
+    """``current`` with ``options`` applied (keys of :data:`TRANSPILE_OPTION_KEYS`).
+
+    Raises:
+      ValueError: an unknown key (the message lists the accepted ones).
+    """
+    unknown = set(options) - set(TRANSPILE_OPTION_KEYS)
+    if unknown:
+        raise ValueError(f"unknown backend option(s) {sorted(unknown)}; accepted: {sorted(TRANSPILE_OPTION_KEYS)}")
+    merged = {**current.__dict__, **options}
+    if merged.get("initial_layout") is not None:
+        merged["initial_layout"] = tuple(int(q) for q in merged["initial_layout"])
+    return TranspileOptions(**merged)
+
+
+class AbstractDeviceBackend(AbstractBackend):
+    """A backend that runs the protocol's ISA circuit for a (real or emulated) device.
+
+    Subclasses implement :attr:`device` (a qiskit ``BackendV2`` whose
+    ``target`` is transpiled against) and :meth:`compile` (usually
+    ``return self._compile_cached(protocol)``). Noise comes from the device,
+    not from the protocol.
+
+    Attributes:
+      options: transpiler settings (:meth:`configure`).
+    """
+
+    noise_from_protocol = False
+
+    def __init__(self) -> None:
+        self.options = TranspileOptions()
+        self._compiled: dict = {}
+
+    @property
+    @abc.abstractmethod
+    def device(self):
+        """The qiskit ``BackendV2`` (its ``target`` is used for transpilation)."""
+
+    @abc.abstractmethod
+    def compile(self, protocol: Protocol) -> "Compiled":
+        """The protocol's ISA circuit for this device (transpiled once per structure and settings).
+
+        Raises:
+          ValueError: the initial layout does not fit the protocol or the device.
+        """
+
+    def configure(self, **options: Any) -> "AbstractDeviceBackend":
+        """See :meth:`AbstractBackend.configure`.
+
+        Raises:
+          ValueError: an unknown option (the message lists the accepted ones).
+        """
+        self.options = update_options(self.options, options)
+        return self
+
+    def _compile_cached(self, protocol: Protocol) -> "Compiled":
+        from qlearn_sense.backends import _compile
+
+        key = (_compile.structural_key(protocol), self.options)
+        if key not in self._compiled:
+            self._compiled[key] = _compile.transpile_protocol(protocol, self.device.target, self.options)
+        return self._compiled[key]
+
+    def _target_for_checks(self):
+        """The device target when it is at hand without network access (None otherwise)."""
+        return self.device.target
+
+    def supports(self, protocol: Protocol) -> str | None:
+        """See :meth:`AbstractBackend.supports`: register size and initial layout against the device."""
+        n = protocol.n_qubits
+        layout = self.options.initial_layout
+        if layout is not None and len(layout) != n:
+            return (f"backend {self.name!r}: the initial layout {list(layout)} has {len(layout)} qubits; "
+                    f"the protocol has {n}")
+        target = self._target_for_checks()
+        size = getattr(target, "num_qubits", None)
+        if size is None:
+            return None
+        if n > size:
+            return f"backend {self.name!r} has {size} qubits; the protocol needs {n}"
+        if layout is not None and any(not 0 <= q < size for q in layout):
+            return (f"backend {self.name!r}: the initial layout {list(layout)} names qubits outside "
+                    f"0..{size - 1}")
+        return None
+
+
+class AbstractAsyncBackend(AbstractBackend):
+    """A backend that queues jobs on remote hardware and finishes them later.
+
+    Every submission is recorded in a durable job ledger (:attr:`ledger`)
+    before it is awaited: :meth:`submit` returns at once with the ledger
+    record, :meth:`refresh` updates its status, :meth:`result` downloads a
+    finished job. :meth:`run` does all of it and waits (an ad-hoc run).
+    """
+
+    @property
+    @abc.abstractmethod
+    def ledger(self) -> "JobLedger":
+        """The job ledger the backend records submissions in."""
+
+    @abc.abstractmethod
+    def connect(self) -> "AbstractAsyncBackend":
+        """Reach the service now, so account and network problems surface before any work.
+
+        Returns:
+          ``self``.
+        """
+
+    @abc.abstractmethod
+    def submit(self, protocol: Protocol, params: np.ndarray, phis, shots: int, *, seed: int | None,
+               run_dir: str | Path, run_id: str, config_name: str | None = None, config_hash: str | None = None,
+               pub: int = 0) -> "JobRecord":
+        """Submit one PUB of a run (never twice) and return its ledger record."""
+
+    @abc.abstractmethod
+    def refresh(self, record: "JobRecord") -> "JobRecord":
+        """Ask the service for the job's status and record it."""
+
+    @abc.abstractmethod
+    def result(self, record: "JobRecord", n_qubits: int) -> SampleResult:
+        """Download a finished job's outcomes."""
+
+    def preflight(self) -> None:
+        """Check that the job ledger can be written now (before optimizing).
+
+        Raises:
+          qlearn_sense.backends.LedgerError: the ledger's folder cannot be
+            written, the file is not a ledger, or another process holds it
+            locked; the one-line message names the path.
+        """
+        self.ledger.check()
+
+    def wait(self, record: "JobRecord", *, timeout_s: float | None = None, poll_s: float = 5.0) -> "JobRecord":
+        """Poll :meth:`refresh` until the job is final or ``timeout_s`` (s) passes.
+
+        Returns:
+          The last record seen (final, or not when the time ran out).
+        """
+        start = time.monotonic()
+        while True:
+            record = self.refresh(record)
+            if record.final or (timeout_s is not None and time.monotonic() - start >= timeout_s):
+                return record
+            time.sleep(poll_s)
+
+    def run(self, protocol: Protocol, params: np.ndarray, phis, shots: int, *, seed: int,
+            memory: bool = False) -> SampleResult:
+        """Submit, wait and download (the job is still recorded in the ledger, as an ad-hoc run).
+
+        See :meth:`AbstractBackend.run`.
+        """
+        run_id = "adhoc-" + uuid.uuid4().hex[:12]
+        run_dir = self.ledger.path.parent / "adhoc" / run_id
+        record = self.submit(protocol, params, phis, shots, seed=seed, run_dir=run_dir, run_id=run_id)
+        record = self.wait(record)
+        sample = self.result(record, protocol.n_qubits)
+        if not memory:
+            sample.memory = None
+        return sample
+
+
+def require_async(backend: AbstractBackend, action: str, *, run_dir: str | Path | None = None) -> AbstractAsyncBackend:
+    """``backend`` when it is asynchronous; a clear error otherwise.
+
+    For commands that only make sense for hardware runs (``fetch``,
+    ``resubmit``): a run on a synchronous backend has no jobs and no ledger.
+
+    Args:
+      backend: the backend a run used.
+      action: what was asked (``"resubmit"``, ``"fetch"``).
+      run_dir: the run folder, for the message.
+
+    Returns:
+      ``backend``, typed as :class:`AbstractAsyncBackend`.
+
+    Raises:
+      BackendError: the backend runs synchronously (one line: the run, the
+        backend, nothing to do).
+    """
+    if isinstance(backend, AbstractAsyncBackend):
+        return backend
+    run = f"run {run_dir}" if run_dir is not None else "the run"
+    raise BackendError(f"{run} used backend {backend.name!r}, which runs synchronously; nothing to {action}")

@@ -12,38 +12,26 @@ from __future__ import annotations
 import math
 import warnings
 from functools import lru_cache
+from typing import Any
 
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
+from qlearn_sense.backends._names import fake_device_names, fake_device_qubits, normalize_fake_name
 from qlearn_sense.protocol import Noise
 
-
-@lru_cache(maxsize=1)
-def _fake_names() -> tuple[str, ...]:
-    from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return tuple(sorted(b.name for b in FakeProviderForBackendV2().backends()))
+__all__ = ["calibrated_noise", "device_target", "fake_backend", "fake_backend_names", "fake_device_names",
+           "fake_device_qubits", "noise_from_target", "normalize_fake_name", "reduced_target",
+           "restricted_noise_model"]
 
 
 def fake_backend_names() -> list[str]:
-    """Names of the qiskit-ibm-runtime fake backends (``fake_fez``, ``fake_manila``, ...)."""
-    return list(_fake_names())
+    """Names of the qiskit-ibm-runtime fake backends (``fake_fez``, ``fake_manila``, ...).
 
-
-def normalize_fake_name(name: str) -> str:
-    """``FakeFez``, ``FakeManilaV2``, ``fez``, ``ibm_fez`` -> ``fake_fez`` / ``fake_manila``."""
-    low = name.strip().lower()
-    if low.startswith("fake") and not low.startswith("fake_"):
-        low = "fake_" + low[4:]
-    low = low.removeprefix("ibm_")
-    if not low.startswith("fake_"):
-        low = "fake_" + low
-    if low.endswith("v2") and low != "fake_v2":
-        low = low[:-2]
-    return low
+    Read from the installed package's files (qiskit-ibm-runtime is not imported);
+    the same list as :func:`fake_device_names`.
+    """
+    return fake_device_names()
 
 
 @lru_cache(maxsize=16)
@@ -181,12 +169,13 @@ def noise_from_target(target: Target, qubits: list[int] | tuple[int, ...], inter
     return Noise(eta=tuple(etas), gamma=tuple(gammas), p01=tuple(p01s), p10=tuple(p10s))
 
 
-def device_target(backend_name: str) -> Target:
+def device_target(backend_name: str, *, service: Any | None = None) -> Target:
     """The calibrated target of a device by name.
 
     ``fake_*`` names (optionally prefixed ``aer:`` or ``ibm-local:``) load the
     qiskit-ibm-runtime snapshot offline; ``ibm:<name>`` or a bare IBM name
-    (``ibm_fez``) asks IBM Quantum (an account is needed).
+    (``ibm_fez``) asks IBM Quantum through ``service`` (default: the
+    account's service, :func:`qlearn_sense.backends.ibm.get_service`).
     """
     prefix, _, arg = backend_name.partition(":")
     if not arg:
@@ -195,11 +184,12 @@ def device_target(backend_name: str) -> Target:
         return fake_backend(arg).target
     from qlearn_sense.backends import ibm as _ibm
 
-    return _ibm.service_backend(arg).target
+    return _ibm.service_backend(arg, service=service).target
 
 
 def calibrated_noise(backend_name: str, qubits: list[int] | tuple[int, ...] | None,
-                     interrogation_time_s: float, *, n_qubits: int | None = None) -> Noise:
+                     interrogation_time_s: float, *, n_qubits: int | None = None,
+                     service: Any | None = None) -> Noise:
     """Protocol noise derived from a backend's calibration (T1, T2, readout errors).
 
     Args:
@@ -209,6 +199,7 @@ def calibrated_noise(backend_name: str, qubits: list[int] | tuple[int, ...] | No
       qubits: physical qubits, one per sensor qubit; None means ``0..n_qubits-1``.
       interrogation_time_s: free-evolution time per shot, s.
       n_qubits: register size when ``qubits`` is None.
+      service: the ``QiskitRuntimeService`` for IBM names (default: the account's).
 
     Returns:
       :class:`qlearn_sense.protocol.Noise` with one entry per sensor qubit.
@@ -222,4 +213,4 @@ def calibrated_noise(backend_name: str, qubits: list[int] | tuple[int, ...] | No
         if n_qubits is None:
             raise ValueError("give the physical qubits or n_qubits")
         qubits = list(range(n_qubits))
-    return noise_from_target(device_target(backend_name), list(qubits), interrogation_time_s)
+    return noise_from_target(device_target(backend_name, service=service), list(qubits), interrogation_time_s)

@@ -6,6 +6,11 @@ SQLite in the user's data folder (``$XDG_DATA_HOME/qlearn-sense/jobs.sqlite``,
 as an intent (status ``SUBMITTING`` with a unique job tag), then completed
 with the job id; an interrupted submission is recovered from its tag. Every
 write commits at once (``synchronous=FULL``). No credentials are stored.
+
+Every fault of the file (a folder that cannot be written, a file that is not
+a ledger, a lock held by another process for longer than ``timeout_s``) is a
+:class:`LedgerError` whose one-line message names the path;
+:meth:`JobLedger.check` finds them before any work.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from qlearn_sense.backends._base import BackendError
 
 LEDGER_ENV = "QLEARN_SENSE_LEDGER"
 
@@ -57,7 +64,44 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_dir, pub);
 CREATE INDEX IF NOT EXISTS jobs_job ON jobs (job_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+DEFAULT_TIMEOUT_S = 30.0
+"""How long a ledger operation waits for another process's lock before failing, s."""
+
+
+class LedgerError(BackendError):
+    """The job ledger cannot be used: unwritable folder, not a ledger file, or locked too long.
+
+    The message is one line naming the ledger path and what to do.
+
+    Attributes:
+      path: the ledger file.
+    """
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
+def _describe(exc: BaseException, path: Path, timeout_s: float) -> LedgerError:
+    """A :class:`LedgerError` for a failure of ``sqlite3`` or the file system on ``path``."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    name = getattr(exc, "sqlite_errorname", "")
+    fix = f"set {LEDGER_ENV} to a writable file or fix the folder's permissions"
+    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
+        return LedgerError(f"job ledger {path} is locked by another process (waited {timeout_s:g} s): {text}; "
+                           f"finish or stop the other qlearn-sense command using it (or set {LEDGER_ENV} to "
+                           f"another file) and retry", path)
+    if name.startswith("SQLITE_NOTADB") or name.startswith("SQLITE_CORRUPT") or "not a database" in text:
+        return LedgerError(f"job ledger {path} is not a usable SQLite ledger ({text}); move it aside and retry "
+                           f"(`qlearn-sense jobs` then starts an empty one)", path)
+    if isinstance(exc, OSError) or name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR",
+                                                    "SQLITE_PERM", "SQLITE_FULL")) \
+            or "readonly" in text or "unable to open" in text:
+        return LedgerError(f"job ledger {path} cannot be written (folder {path.parent}): {text}; {fix}", path)
+    return LedgerError(f"job ledger {path}: {text}", path)
 
 
 def now() -> str:
@@ -142,24 +186,54 @@ class JobLedger:
     Args:
       path: database file; default :func:`default_ledger_path`. Parent
         folders are created.
+      timeout_s: how long an operation waits for another process's lock, s.
+
+    Raises:
+      LedgerError: the folder cannot be created or written, the file is not a
+        ledger, or it stays locked for longer than ``timeout_s`` (one line
+        naming the path).
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S):
         self.path = Path(path).expanduser() if path is not None else default_ledger_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.timeout_s = float(timeout_s)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _describe(exc, self.path, self.timeout_s) from None
         with self._connect() as con:
             con.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self):
-        """A connection in autocommit mode (each statement is durable at once), closed afterwards."""
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        """A connection in autocommit mode (each statement is durable at once), closed afterwards.
+
+        ``sqlite3`` and file-system errors inside the block become :class:`LedgerError`.
+        """
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise _describe(exc, self.path, self.timeout_s) from None
         try:
             con.execute("PRAGMA synchronous=FULL")
             con.row_factory = sqlite3.Row
             yield con
+        except (sqlite3.Error, OSError) as exc:
+            raise _describe(exc, self.path, self.timeout_s) from None
         finally:
             con.close()
+
+    def check(self) -> None:
+        """Write to the ledger now (one durable row in its ``meta`` table), so faults show before any work.
+
+        Raises:
+          LedgerError: unwritable folder or file, not a ledger, or locked for
+            longer than ``timeout_s`` (the message names the path).
+        """
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('checked_at', ?)", (now(),))
+            con.execute("COMMIT")
 
     @staticmethod
     def _record(row: sqlite3.Row) -> JobRecord:

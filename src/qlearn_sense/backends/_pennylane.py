@@ -15,13 +15,8 @@ import numpy as np
 
 from qlearn_sense.backends._base import AbstractBackend, SampleResult, _check_batch
 from qlearn_sense.backends._local import sample_counts
+from qlearn_sense.backends._names import PENNYLANE_DEVICES, PENNYLANE_NOISY_DEVICES, pennylane_noise_reason
 from qlearn_sense.protocol import Protocol
-
-PENNYLANE_DEVICES = ("default.qubit", "default.mixed", "lightning.qubit")
-"""Devices the ``pennylane:`` backend accepts."""
-
-_NOISY_DEVICES = ("default.mixed",)
-
 
 def _angle(g, theta):
     return g.offset if g.param is None else g.scale * theta[g.param] + g.offset
@@ -71,7 +66,7 @@ def make_qnode(protocol: Protocol, device: str = "default.mixed"):
     n = protocol.n_qubits
     noise = protocol.noise
     channel_noise = any(d < 1.0 for d in noise.dephasing) or any(noise.gamma)
-    if device not in _NOISY_DEVICES and not noise.is_ideal:
+    if device not in PENNYLANE_NOISY_DEVICES and not noise.is_ideal:
         raise ValueError(f"pennylane:{device} simulates pure states only, but protocol {protocol.name!r} has noise "
                          f"(eta={list(noise.eta)}, gamma={list(noise.gamma)}, readout p01={list(noise.p01)}, "
                          f"p10={list(noise.p10)}); use 'pennylane:default.mixed'")
@@ -111,6 +106,10 @@ class PennyLaneBackend(AbstractBackend):
         self.device = device
         self.name = f"pennylane:{device}"
         self._qnodes: dict = {}
+
+    def supports(self, protocol: Protocol) -> str | None:
+        """See :meth:`AbstractBackend.supports`: a noisy protocol needs ``default.mixed``."""
+        return pennylane_noise_reason(self.device, not protocol.noise.is_ideal)
 
     def _qnode(self, protocol: Protocol):
         if protocol not in self._qnodes:

@@ -10,17 +10,21 @@ accepts it, with Ctrl-C deferred in between; a later call recovers an
 interrupted submission from its tag. Transient failures (network, HTTP 429/5xx)
 are retried with exponential back-off, after checking the service for a job
 carrying the tag; input, ISA and authorization errors are not retried.
+
+A failed lookup is never taken for "no job": when the service may hold a job
+(a reply was lost, a submission was interrupted) and the lookup that would
+find it fails, the record stays ``SUBMITTING``, nothing more is submitted, and
+:class:`JobUnknownError` tells the user to run ``qlearn-sense jobs`` later.
+
+The service and the retry policy are given to the constructor
+(``IBMRuntimeBackend("ibm_fez", service=..., retry=RetryPolicy(...))``); by
+default the service comes from :func:`qlearn_sense.backends.ibm.get_service`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import signal
-import threading
 import time
-import uuid
-from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
@@ -28,22 +32,35 @@ from typing import Any, Callable
 import numpy as np
 
 from qlearn_sense.backends import ibm as _ibm
-from qlearn_sense.backends._aer import _update_options
-from qlearn_sense.backends._base import AbstractBackend, BackendError, SampleResult, _check_batch
-from qlearn_sense.backends._compile import (
-    Compiled,
-    TranspileOptions,
-    counts_from_primitive_result,
-    pub_values,
-    structural_key,
-    transpile_protocol,
+from qlearn_sense.backends._base import (
+    AbstractAsyncBackend,
+    AbstractDeviceBackend,
+    BackendError,
+    SampleResult,
+    _check_batch,
 )
+from qlearn_sense.backends._compile import Compiled, counts_from_primitive_result, pub_values
 from qlearn_sense.backends._devices import fake_backend
-from qlearn_sense.backends._ledger import JobLedger, JobRecord, now
+from qlearn_sense.backends._ledger import JobLedger, JobRecord, LedgerError, now
+from qlearn_sense.backends._retry import DEFAULT_RETRY, RetryPolicy, call_with_retry, deferred_interrupt
 from qlearn_sense.protocol import Protocol
+
+__all__ = ["DEFAULT_RETRY", "PACKAGE_TAG", "IBMLocalBackend", "IBMRuntimeBackend", "JobUnknownError",
+           "RetryPolicy", "call_with_retry", "deferred_interrupt", "run_key", "runtime_version", "status_name"]
 
 PACKAGE_TAG = "qlearn-sense"
 """Tag set on every job this package submits."""
+
+
+class JobUnknownError(_ibm.SubmissionError):
+    """Whether the service holds a job is unknown (its lookup failed); nothing more was submitted.
+
+    ``kind`` is ``"unknown"``. The ledger record, if any, stays ``SUBMITTING``;
+    ``qlearn-sense jobs`` completes it once the service answers again.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message, kind="unknown")
 
 
 def runtime_version() -> str:
@@ -52,92 +69,6 @@ def runtime_version() -> str:
         return version("qiskit-ibm-runtime")
     except PackageNotFoundError:  # pragma: no cover
         return "unknown"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off for transient failures.
-
-    Attributes:
-      attempts: total tries (>= 1).
-      base_delay_s: delay before the second try; doubles each time.
-      max_delay_s: cap of one delay.
-      sleep: the sleeping function (tests pass a no-op).
-    """
-
-    attempts: int = 5
-    base_delay_s: float = 2.0
-    max_delay_s: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def delay(self, attempt: int) -> float:
-        """Delay after the failed try number ``attempt`` (0-based)."""
-        return min(self.max_delay_s, self.base_delay_s * 2 ** attempt)
-
-
-DEFAULT_RETRY = RetryPolicy()
-"""Policy used by new IBM backends (tests replace it)."""
-
-
-def call_with_retry(fn: Callable[[], Any], policy: RetryPolicy, *, what: str,
-                    before_retry: Callable[[], Any] | None = None) -> Any:
-    """Call ``fn``; retry transient failures with back-off.
-
-    Args:
-      fn: the call.
-      policy: back-off settings.
-      what: description for error messages ("submitting the job").
-      before_retry: called before each retry; a non-None return value is
-        returned instead of retrying (used to find a job that the service
-        accepted although the reply was lost).
-
-    Raises:
-      SubmissionError: a non-transient failure at once, a transient one when
-        the tries are used up; the message is redacted and ``kind`` says which.
-      AccountError: passed through unchanged (no usable account).
-    """
-    for attempt in range(policy.attempts):
-        try:
-            return fn()
-        except (KeyboardInterrupt, _ibm.AccountError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified below, re-raised redacted
-            kind = _ibm.classify_error(exc)
-            message = _ibm.redact(exc)
-        if kind != "transient":
-            hint = {"auth": " (not retried: authorization failed; " + _ibm._account_hint() + ")",
-                    "input": " (not retried: the service rejected the input)"}.get(kind, " (not retried)")
-            raise _ibm.SubmissionError(f"{what} failed: {message}{hint}", kind=kind)
-        if attempt + 1 >= policy.attempts:
-            raise _ibm.SubmissionError(f"{what} failed after {policy.attempts} tries (transient error: "
-                                       f"{message}); check the network and retry", kind="transient")
-        policy.sleep(policy.delay(attempt))
-        if before_retry is not None:
-            found = before_retry()
-            if found is not None:
-                return found
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextmanager
-def deferred_interrupt():
-    """Hold back Ctrl-C (SIGINT) inside the block and raise it at the end (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum, frame):
-        received.append(signum)
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            raise KeyboardInterrupt
 
 
 def status_name(job) -> str:
@@ -177,40 +108,33 @@ def _sampler(device, *, seed: int | None, tags: list[str] | None):
     return sampler
 
 
-class _DeviceMixin:
-    """Transpile-once caching against ``self.device.target``."""
-
-    options: TranspileOptions
-    _compiled: dict
-
-    def configure(self, **options):
-        """See :meth:`AbstractBackend.configure`."""
-        self.options = _update_options(self.options, options)
-        return self
-
-    def compile(self, protocol: Protocol) -> Compiled:
-        """The protocol's ISA circuit for this device (transpiled once, then cached)."""
-        key = (structural_key(protocol), self.options)
-        if key not in self._compiled:
-            self._compiled[key] = transpile_protocol(protocol, self.device.target, self.options)
-        return self._compiled[key]
-
-
-class IBMLocalBackend(_DeviceMixin, AbstractBackend):
+class IBMLocalBackend(AbstractDeviceBackend):
     """``ibm-local:<fake>``: qiskit-ibm-runtime local testing mode on a fake device.
 
     Runs the same executor-based Sampler code path as hardware, offline; the
     runtime builds the noise model of the whole device for every job (slow on
     large devices; ``aer:<fake>`` gives the same distributions faster).
+
+    Args:
+      device_name: a fake device (``fake_fez``, ``FakeFez``).
+
+    Raises:
+      ValueError: unknown fake device (the message lists the valid ones).
     """
 
-    noise_from_protocol = False
-
     def __init__(self, device_name: str):
-        self.device = fake_backend(device_name)
-        self.name = f"ibm-local:{self.device.name}"
-        self.options = TranspileOptions()
-        self._compiled = {}
+        super().__init__()
+        self._device = fake_backend(device_name)
+        self.name = f"ibm-local:{self._device.name}"
+
+    @property
+    def device(self):
+        """The fake device (a qiskit ``BackendV2``)."""
+        return self._device
+
+    def compile(self, protocol: Protocol) -> Compiled:
+        """See :meth:`AbstractDeviceBackend.compile`."""
+        return self._compile_cached(protocol)
 
     def run(self, protocol: Protocol, params: np.ndarray, phis, shots: int, *, seed: int,
             memory: bool = False) -> SampleResult:
@@ -235,43 +159,59 @@ def run_key(config_name: str | None, run_id: str) -> str:
     return hashlib.sha256(f"{config_name}/{run_id}".encode()).hexdigest()[:12]
 
 
-class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
+class IBMRuntimeBackend(AbstractDeviceBackend, AbstractAsyncBackend):
     """``ibm:<device>``: IBM Quantum hardware through ``QiskitRuntimeService`` (job mode).
 
     Asynchronous: :meth:`submit` records the job in the ledger and returns;
-    :meth:`refresh` updates statuses; :meth:`collect` downloads finished
+    :meth:`refresh` updates statuses; :meth:`result` downloads finished
     results as a :class:`SampleResult`. :meth:`run` does all three and waits.
 
+    Args:
+      device_name: the service's device (``ibm_fez``).
+      service: a ``QiskitRuntimeService`` (or a test double) to use; default:
+        created on first use by ``service_factory``.
+      service_factory: zero-argument callable creating the service on first
+        use; default :func:`qlearn_sense.backends.ibm.get_service`.
+      retry: back-off policy for transient failures; default :data:`DEFAULT_RETRY`.
+      ledger: the job ledger; default a :class:`JobLedger` at
+        :func:`default_ledger_path`, opened on first use.
+
     Attributes:
-      ledger: the job ledger (default: :func:`default_ledger_path`).
-      retry: back-off policy for transient failures.
+      retry: the back-off policy.
     """
 
-    noise_from_protocol = False
-    asynchronous = True
-
-    def __init__(self, device_name: str, *, ledger: JobLedger | None = None, retry: RetryPolicy | None = None):
+    def __init__(self, device_name: str, *, service: Any | None = None,
+                 service_factory: Callable[[], Any] | None = None, retry: RetryPolicy | None = None,
+                 ledger: JobLedger | None = None):
+        super().__init__()
         self.device_name = device_name
         self.name = f"ibm:{device_name}"
-        self.options = TranspileOptions()
-        self._compiled = {}
         self._ledger = ledger
-        self.retry = retry or DEFAULT_RETRY
-        self._service = None
+        self.retry = retry if retry is not None else DEFAULT_RETRY
+        self._service = service
+        self._service_factory = service_factory
         self._device = None
 
     @property
     def ledger(self) -> JobLedger:
-        """The job ledger (opened on first use, so ``QLEARN_SENSE_LEDGER`` is read then)."""
+        """The job ledger (opened on first use, so ``QLEARN_SENSE_LEDGER`` is read then).
+
+        Raises:
+          LedgerError: the ledger cannot be opened (the message names the path).
+        """
         if self._ledger is None:
             self._ledger = JobLedger()
         return self._ledger
 
     @property
     def service(self):
-        """The runtime service (created on first use through :func:`qlearn_sense.backends.ibm.service_factory`)."""
+        """The runtime service (given to the constructor, or created on first use).
+
+        Raises:
+          AccountError: no usable account, or the service is unreachable.
+        """
         if self._service is None:
-            self._service = _ibm.get_service()
+            self._service = (self._service_factory or _ibm.get_service)()
         return self._service
 
     @property
@@ -283,12 +223,29 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
                                            what=f"looking up IBM backend {self.device_name!r}")
         return self._device
 
+    def _target_for_checks(self):
+        return self._device.target if self._device is not None else None
+
     def connect(self) -> "IBMRuntimeBackend":
-        """Create the service and look up the device now (fails early on account or network problems)."""
+        """Create the service and look up the device now (fails early on account or network problems).
+
+        Raises:
+          AccountError: no usable account, or the service is unreachable.
+          SubmissionError: the device lookup failed (after retries where transient).
+        """
         _ = self.device
         return self
 
-    # -- submission --------------------------------------------------------------------------
+    def compile(self, protocol: Protocol) -> Compiled:
+        """See :meth:`AbstractDeviceBackend.compile` (needs the device: connects on first use)."""
+        return self._compile_cached(protocol)
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def _lookup(self, tag: str) -> list:
+        """Jobs carrying ``tag`` (retried when transient); raises when the lookup fails."""
+        return list(call_with_retry(lambda: self.service.jobs(job_tags=[tag], limit=10), self.retry,
+                                    what=f"looking up jobs tagged {tag}"))
 
     def _find_by_tag(self, tag: str, *, strict: bool = False):
         """The service's job carrying ``tag``, or None.
@@ -297,40 +254,110 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
         answering None, so "unknown" is never taken for "absent".
         """
         if strict:
-            jobs = call_with_retry(lambda: self.service.jobs(job_tags=[tag], limit=5), self.retry,
-                                   what=f"looking up jobs tagged {tag}")
+            jobs = self._lookup(tag)
             return jobs[0] if jobs else None
-        try:
-            jobs = self.service.jobs(job_tags=[tag], limit=5)
-        except Exception:  # noqa: BLE001 - a lookup failure means "unknown", not "absent"
+        try:  # one try, no back-off: callers that take "unknown" as "not yet" (refresh)
+            jobs = list(self.service.jobs(job_tags=[tag], limit=10))
+        except Exception:  # noqa: BLE001
             return None
         return jobs[0] if jobs else None
+
+    def _unknown(self, record_tag: str, run_dir, run_id: str, pub: int, cause: BaseException) -> JobUnknownError:
+        return JobUnknownError(
+            f"{self.name}: the service may already hold the job of run {run_id} PUB {pub} (tag {record_tag}), but "
+            f"looking it up failed ({_ibm.redact(cause)}); its ledger record in {self.ledger.path} stays "
+            f"SUBMITTING and nothing more was submitted. Run `qlearn-sense jobs` later to recover the job id, "
+            f"then `qlearn-sense fetch {run_dir}`")
+
+    def _find_or_unknown(self, tag: str, run_dir, run_id: str, pub: int):
+        """The job carrying ``tag`` or None when the service surely has none; JobUnknownError when unknown."""
+        try:
+            return self._find_by_tag(tag, strict=True)
+        except (_ibm.SubmissionError, _ibm.AccountError) as exc:
+            raise self._unknown(tag, run_dir, run_id, pub, exc) from None
+
+    def _live_job(self, pub_tag: str, run_dir, run_id: str, pub: int):
+        """A job of this run and PUB on the service that is not ERROR/CANCELLED (a lost ledger's job), or None.
+
+        Raises:
+          JobUnknownError: the lookup failed, so nothing may be submitted.
+          AccountError: no usable account.
+        """
+        try:
+            jobs = self._lookup(pub_tag)
+        except _ibm.AccountError:
+            raise
+        except _ibm.SubmissionError as exc:
+            raise JobUnknownError(
+                f"{self.name}: could not check whether run {run_id} PUB {pub} already has a job on the service "
+                f"({exc}); nothing was submitted, so no job can be doubled. Retry later; `qlearn-sense jobs` "
+                f"lists the jobs recorded in {self.ledger.path}") from None
+        for job in jobs:
+            try:
+                status = status_name(job)
+            except Exception:  # noqa: BLE001 - a job whose status cannot be read may be live
+                return job
+            if status not in ("ERROR", "CANCELLED"):
+                return job
+        return None
 
     def _adopt(self, record: JobRecord, job) -> JobRecord:
         try:
             status = status_name(job)
         except Exception:  # noqa: BLE001
             status = "QUEUED"
-        return self.ledger.record_submitted(record.tag, job.job_id(), status=status)
+        return self._record_accepted(record.tag, job.job_id(), status)
+
+    def _record_accepted(self, tag: str, job_id: str, status: str = "QUEUED") -> JobRecord:
+        try:
+            return self.ledger.record_submitted(tag, job_id, status=status)
+        except LedgerError as exc:
+            raise BackendError(f"{self.name} accepted job {job_id} (tag {tag}) but the ledger could not record "
+                               f"its id: {exc}. The job is not lost: once the ledger works, `qlearn-sense jobs` "
+                               f"recovers it from its tag") from None
+
+    # -- submission --------------------------------------------------------------------------
 
     def submit(self, protocol: Protocol, params: np.ndarray, phis, shots: int, *, seed: int | None,
                run_dir: str | Path, run_id: str, config_name: str | None = None, config_hash: str | None = None,
                pub: int = 0) -> JobRecord:
-        """Submit one PUB (the whole sweep) unless this run and PUB already has a live job.
+        """Submit one PUB (the whole sweep) unless this run and PUB already has, or may have, a job.
 
         Order: (1) the ledger: an attempt that is not ERROR/CANCELLED/FAILED is
         returned as is (an interrupted ``SUBMITTING`` one is first completed
-        from its tag on the service); (2) the service: a live job tagged with
-        this run and PUB is adopted; (3) otherwise the intent is recorded and
-        the job submitted (Ctrl-C deferred until the job id is in the ledger).
+        from its tag on the service; it is marked FAILED only when the
+        service answers that no job carries the tag); (2) the service: a live
+        job tagged with this run and PUB is adopted (a lost ledger); (3)
+        otherwise the intent is recorded and the job submitted (Ctrl-C
+        deferred until the job id is in the ledger). A transient or unknown
+        failure of the submission is followed by a lookup of the attempt's
+        tag before anything is sent again.
+
+        Args:
+          protocol: the protocol.
+          params: parameter sets, shape (P, n_params).
+          phis: signal phase per qubit, rad, shape (P,) or scalar.
+          shots: shots per parameter set, >= 1.
+          seed: simulator seed (used by local testing mode only).
+          run_dir: the run folder (the ledger's key, with ``pub``).
+          run_id: the run folder's name.
+          config_name: the config's ``name``.
+          config_hash: hash of the validated config.
+          pub: index of the PUB within the run.
 
         Returns:
           The ledger record (status ``QUEUED`` or later).
 
         Raises:
+          JobUnknownError: the service may hold a job of this PUB but the
+            lookup that would tell failed; nothing more was submitted (the
+            message says to run ``qlearn-sense jobs`` later).
           SubmissionError: rejected input, authorization failure, or transient
-            failures beyond the retry budget (the record is then ``FAILED``).
+            failures beyond the retry budget with the service answering that
+            no job exists (the record is then ``FAILED``).
           AccountError: no usable account.
+          LedgerError: the ledger cannot be written (nothing was submitted).
+          BackendError: the job was accepted but its id could not be recorded.
         """
         params, phis = _check_batch(protocol, params, phis, shots)
         key = run_key(config_name, run_id)
@@ -339,21 +366,12 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
         if existing is not None:
             if existing.job_id is not None:
                 return existing
-            job = self._find_by_tag(existing.tag, strict=True)
+            job = self._find_or_unknown(existing.tag, run_dir, run_id, pub)
             if job is not None:
                 return self._adopt(existing, job)
             self.ledger.update(existing.tag, status="FAILED",
                                error="interrupted before the service accepted the job (no job carries its tag)")
-        live = None
-        try:
-            for job in self.service.jobs(job_tags=[pub_tag], limit=10):
-                if status_name(job) not in ("ERROR", "CANCELLED"):
-                    live = job
-                    break
-        except _ibm.AccountError:
-            raise
-        except Exception:  # noqa: BLE001 - a failed lookup must not block submission; tags still guard
-            live = None
+        live = self._live_job(pub_tag, run_dir, run_id, pub)
         comp = self.compile(protocol)
         values = pub_values(comp.isa, params, phis)
         attempt = self.ledger.next_attempt(run_dir, pub)
@@ -365,15 +383,23 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
         if live is not None:
             return self._adopt(record, live)
         sampler = _sampler(self.device, seed=seed, tags=[PACKAGE_TAG, f"qls-run:{key}", pub_tag, tag])
-        try:
-            with deferred_interrupt():
+        with deferred_interrupt():
+            try:
                 job = call_with_retry(lambda: sampler.run([(comp.isa, values)], shots=int(shots)), self.retry,
                                       what=f"submitting to {self.name}",
-                                      before_retry=lambda: self._find_by_tag(tag))
-                return self.ledger.record_submitted(tag, job.job_id(), status="QUEUED")
-        except _ibm.SubmissionError as exc:
-            self.ledger.update(tag, status="FAILED", error=str(exc))
-            raise
+                                      before_retry=lambda: self._find_or_unknown(tag, run_dir, run_id, pub))
+            except JobUnknownError:
+                raise
+            except _ibm.SubmissionError as exc:
+                if exc.kind in ("transient", "fatal"):  # the service may have accepted it before failing
+                    found = self._find_or_unknown(tag, run_dir, run_id, pub)
+                    if found is not None:
+                        return self._adopt(record, found)
+                self.ledger.update(tag, status="FAILED", error=str(exc))
+                raise
+            if isinstance(job, JobRecord):  # pragma: no cover - defensive
+                return job
+            return self._record_accepted(tag, job.job_id(), "QUEUED")
 
     # -- status and results ------------------------------------------------------------------
 
@@ -381,7 +407,12 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
         """Ask the service for a job's status and record it (with the error message for ERROR).
 
         A ``SUBMITTING`` record is completed from its tag when the service has
-        the job. Final records are returned unchanged.
+        the job; while the lookup fails or finds nothing it is returned
+        unchanged (still unknown). Final records are returned unchanged.
+
+        Raises:
+          SubmissionError: the status lookup failed (after retries).
+          AccountError: no usable account.
         """
         if record.final:
             return record
@@ -404,15 +435,6 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
         finished = _finished_at(job) if status in ("DONE", "ERROR", "CANCELLED") else None
         return self.ledger.update(record.tag, status=status, error=error, finished_at=finished)
 
-    def wait(self, record: JobRecord, *, timeout_s: float | None = None, poll_s: float = 5.0) -> JobRecord:
-        """Poll :meth:`refresh` until the job is final (or ``timeout_s`` passes)."""
-        start = time.monotonic()
-        while True:
-            record = self.refresh(record)
-            if record.final or (timeout_s is not None and time.monotonic() - start >= timeout_s):
-                return record
-            time.sleep(poll_s)
-
     def result(self, record: JobRecord, n_qubits: int) -> SampleResult:
         """Download a DONE job's counts as a :class:`SampleResult` and mark the record fetched.
 
@@ -432,45 +454,3 @@ class IBMRuntimeBackend(_DeviceMixin, AbstractBackend):
                             metadata={"job_id": record.job_id, "layout": record.layout, "isa_hash": record.isa_hash,
                                       "runtime_version": record.runtime_version, "attempt": record.attempt,
                                       "primitive": "qiskit_ibm_runtime.executor_sampler.Sampler"})
-
-    def run(self, protocol: Protocol, params: np.ndarray, phis, shots: int, *, seed: int,
-            memory: bool = False) -> SampleResult:
-        """Submit, wait and download (the job is still recorded in the ledger, as an ad-hoc run)."""
-        run_id = "adhoc-" + uuid.uuid4().hex[:12]
-        run_dir = self.ledger.path.parent / "adhoc" / run_id
-        record = self.submit(protocol, params, phis, shots, seed=seed, run_dir=run_dir, run_id=run_id)
-        record = self.wait(record)
-        sample = self.result(record, protocol.n_qubits)
-        if not memory:
-            sample.memory = None
-        return sample
-
-
-def refresh_records(records: list[JobRecord], ledger: JobLedger | None = None) -> list[JobRecord]:
-    """Refresh the statuses of ledger records through their backends (final ones are kept).
-
-    Args:
-      records: rows of ``ledger``.
-      ledger: the ledger they come from (default: the default ledger).
-
-    Raises:
-      AccountError: no usable IBM account while some record needs the service.
-    """
-    from qlearn_sense.backends._registry import get_backend
-
-    backends: dict[str, IBMRuntimeBackend] = {}
-    out = []
-    for rec in records:
-        if rec.final:
-            out.append(rec)
-            continue
-        be = backends.get(rec.backend)
-        if be is None:
-            be = get_backend(rec.backend)
-            if not isinstance(be, IBMRuntimeBackend):
-                out.append(rec)
-                continue
-            be._ledger = ledger
-            backends[rec.backend] = be
-        out.append(be.refresh(rec))
-    return out

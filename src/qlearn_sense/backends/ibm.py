@@ -1,7 +1,10 @@
 """IBM Quantum accounts: the runtime service, clear account errors, secrets kept out of output.
 
-The service is created by :func:`service_factory` (the one seam tests replace
-with a test double). Credentials come from, in order:
+The service is created by :func:`create_service` (through
+:data:`service_factory`, the default of every IBM backend); tests and callers
+that hold a service give it to the backend instead
+(``IBMRuntimeBackend("ibm_fez", service=...)``, ``get_backend(name, service=...)``).
+Credentials come from, in order:
 
 1. ``QISKIT_IBM_TOKEN`` (with optional ``QISKIT_IBM_INSTANCE``,
    ``QISKIT_IBM_CHANNEL``, ``QISKIT_IBM_URL``), read by qiskit-ibm-runtime;
@@ -170,14 +173,20 @@ def _account_hint() -> str:
             f"or save an account with QiskitRuntimeService.save_account(...) in {ACCOUNT_FILE}")
 
 
-def explain_service_error(exc: BaseException, *, source: str) -> AccountError:
+def explain_service_error(exc: BaseException, *, source: str,
+                          reachable: Callable[..., tuple[bool, str]] | None = None) -> AccountError:
     """Turn a failure to create or use the service into a clear :class:`AccountError`.
 
     Offline, qiskit-ibm-runtime reports "invalid token"; the real cause (a
     connection error) is found in the exception chain and reported instead.
+
+    Args:
+      exc: the failure.
+      source: where the account came from (for the message).
+      reachable: the network probe (default :func:`network_reachable`).
     """
     if is_connection_error(exc):
-        reachable, why = network_reachable(timeout=2.0)
+        _, why = (reachable or network_reachable)(timeout=2.0)
         detail = f" ({redact(why)})" if why else ""
         return AccountError(f"cannot reach IBM Quantum: the network is down or the service is unreachable{detail}; "
                             f"the account ({source}) was not checked. Connect and retry.")
@@ -187,12 +196,18 @@ def explain_service_error(exc: BaseException, *, source: str) -> AccountError:
                         + _account_hint())
 
 
-def create_service(channel: str | None = None, instance: str | None = None):
+def create_service(channel: str | None = None, instance: str | None = None, *,
+                   service_class: Callable[..., Any] | None = None,
+                   reachable: Callable[..., tuple[bool, str]] | None = None):
     """A ``QiskitRuntimeService`` from the environment or the saved account.
 
     Args:
       channel: override ``QISKIT_IBM_CHANNEL``.
       instance: override ``QISKIT_IBM_INSTANCE``.
+      service_class: the class to instantiate (default
+        ``qiskit_ibm_runtime.QiskitRuntimeService``).
+      reachable: the network probe used to explain failures (default
+        :func:`network_reachable`).
 
     Raises:
       AccountError: no account configured (says what to set), the account was
@@ -210,33 +225,41 @@ def create_service(channel: str | None = None, instance: str | None = None):
     if instance:
         kwargs["instance"] = instance
     try:
-        from qiskit_ibm_runtime import QiskitRuntimeService
-
-        return QiskitRuntimeService(**kwargs)
+        if service_class is None:
+            from qiskit_ibm_runtime import QiskitRuntimeService as service_class
+        return service_class(**kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a clear, redacted message
-        error = explain_service_error(exc, source=source)
+        error = explain_service_error(exc, source=source, reachable=reachable)
     raise error
 
 
 service_factory: Callable[[], Any] = create_service
-"""Creates the runtime service. Tests replace it (monkeypatch) with a test double."""
+"""Creates the runtime service for backends built without one."""
 
 
 def get_service():
-    """The service from :data:`service_factory` (looked up at call time, so test doubles apply)."""
+    """A new service from :data:`service_factory` (looked up at call time).
+
+    Raises:
+      AccountError: no usable account, or the service is unreachable.
+    """
     import qlearn_sense.backends.ibm as _self
 
     return _self.service_factory()
 
 
-def service_backend(name: str):
+def service_backend(name: str, *, service: Any | None = None):
     """A device of the service by name (``ibm_fez``).
+
+    Args:
+      name: the device.
+      service: the ``QiskitRuntimeService`` to ask (default :func:`get_service`).
 
     Raises:
       AccountError: no account, rejected account, or no network.
       ValueError: the service has no such backend (the message lists the available ones).
     """
-    service = get_service()
+    service = service if service is not None else get_service()
     try:
         return service.backend(name)
     except Exception as exc:  # noqa: BLE001
