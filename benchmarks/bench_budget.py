@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 def _config(seeds: int, num_shots: int, repetitions: int, shots=None, name: str = "bench_budget"):
-    from qlearn_sense.experiments import budget_config_from_dict
+    from qlearn_sense.budget import budget_config_from_dict
 
     grid_shots = shots if shots is not None else {"min": 10, "max": 1_000_000, "num": num_shots}
     return budget_config_from_dict({
@@ -47,9 +47,9 @@ def _config(seeds: int, num_shots: int, repetitions: int, shots=None, name: str 
 
 def serial(config) -> tuple[float, float, float]:
     """Designs then points in one loop in this process: (design s, points s, sum of point compute s)."""
-    from qlearn_sense.experiments import expand_grid
-    from qlearn_sense.experiments._budget_design import build_design, design_specs
-    from qlearn_sense.experiments._budget_points import run_point
+    from qlearn_sense.budget import expand_grid
+    from qlearn_sense.budget._design import build_design, design_specs
+    from qlearn_sense.budget._points import run_point
 
     t0 = time.perf_counter()
     entries = {k: build_design(s) for k, s in design_specs(config).items()}
@@ -68,9 +68,9 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from qlearn_sense.experiments import expand_grid, run_budget
-    from qlearn_sense.experiments._budget_design import build_design, design_specs
-    from qlearn_sense.experiments._budget_store import DesignStore
+    from qlearn_sense.budget import expand_grid, run_budget
+    from qlearn_sense.budget._design import build_design, design_specs
+    from qlearn_sense.budget._store import DesignStore
 
     seeds, num = (3, 5) if args.quick else (5, 25)
     config = _config(seeds, num, 20)
@@ -84,7 +84,7 @@ def main() -> None:
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR)
     client = Client(cluster)
-    client.run(lambda: __import__("qlearn_sense.experiments._budget_points"))  # imports, as in this process
+    client.run(lambda: __import__("qlearn_sense.budget._points"))  # imports, as in this process
     t_start = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -104,7 +104,7 @@ def main() -> None:
     heavy = run_budget(resume=folder, client=client, report=False)
     new = heavy.table
     heavy_overhead = (heavy.wall_s * args.workers - new["compute_s"].sum()) / len(new)
-    from qlearn_sense.experiments._budget_points import run_point
+    from qlearn_sense.budget._points import run_point
 
     t0 = time.perf_counter()
     for p in expand_grid(heavy_cfg):

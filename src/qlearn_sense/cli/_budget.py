@@ -1,15 +1,26 @@
-"""``qlearn-sense budget``: shot-budget sweeps on Dask (parse, call, print)."""
+"""``qlearn-sense budget``: shot-budget sweeps on Dask (parse, call, print).
+
+On a terminal the progress is a rich bar per stage; without one (a log file, a
+batch job) it is plain lines, at most one every few seconds, with points
+done/total, the rate and the time left. Ctrl-C (or SIGTERM) stops the workers
+quietly and ends with one line naming the points stored and the resume
+command, exit code 130 (143 for SIGTERM).
+"""
 
 from __future__ import annotations
 
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
-from rich.progress import TimeRemainingColumn
 from rich.table import Table
 
-from qlearn_sense.cli._app import app, console, fail, stage_progress
+from qlearn_sense.cli._app import app, console, err_console, fail, stage_progress, user_errors
 
 
 def _cell(v) -> str:
@@ -36,6 +47,98 @@ def derived_tables(derived) -> list[Table]:
     return tables
 
 
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m07s``, ``2h05m``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+class PlainProgress:
+    """``progress(stage, done, total)`` writing plain lines, for output that is not a terminal.
+
+    A line is written for the first call of a stage, when a stage completes,
+    and otherwise at most every ``interval_s``. Point lines carry the rate
+    (points per second) and the time left (ETA), both measured over the points
+    finished since the first point of this call arrived (points already stored
+    on a resume, and the design stage before, do not count).
+
+    Args:
+      write: receives each line (without newline).
+      interval_s: least seconds between two lines of a stage that is not done.
+      clock: monotonic clock in seconds.
+    """
+
+    def __init__(self, write: Callable[[str], None], interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.write, self.interval_s, self.clock = write, interval_s, clock
+        self._last: dict[str, float] = {}  # stage -> time of its last line
+        self._base: dict[str, int] = {}  # stage -> done at its first call (stored before this call)
+        self._first: dict[str, tuple[float, int]] = {}  # stage -> (time, done) at its first arrival
+
+    def rate(self, stage: str, done: int) -> float:
+        """Items per second since the stage first moved in this call (nan before two arrivals)."""
+        if stage not in self._first:
+            return math.nan
+        t0, d0 = self._first[stage]
+        dt = self.clock() - t0
+        return (done - d0) / dt if dt > 0 and done > d0 else math.nan
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = self.clock()
+        first = stage not in self._last
+        if first:
+            self._base[stage] = done
+        elif stage not in self._first and done > self._base[stage]:
+            self._first[stage] = (now, done)  # the first arrival: the clock of the rate starts here
+        finished = done >= total
+        if not (first or finished or now - self._last[stage] >= self.interval_s):
+            return
+        self._last[stage] = now
+        line = f"{stage}: {done}/{total} ({100 * done / max(total, 1):.0f}%)"
+        if stage == "points" and not finished:
+            r = self.rate(stage, done)
+            if math.isfinite(r) and r > 0:
+                line += f", {r:.3g} points/s, ETA {_duration((total - done) / r)}"
+        self.write(line)
+
+
+@contextmanager
+def _progress():
+    """The rich bars on a terminal, plain lines otherwise."""
+    if console.is_terminal:
+        from rich.progress import TimeRemainingColumn
+
+        with stage_progress(TimeRemainingColumn()) as progress:
+            yield progress
+    else:
+        yield PlainProgress(lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a batch system's stop) takes the Ctrl-C path meanwhile; yields a flag set when it came."""
+    got = {"sigterm": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum, frame):
+        if got["sigterm"]:  # once: a second SIGTERM must not break the quiet shutdown
+            return
+        got["sigterm"] = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @app.command()
 def budget(config: Optional[Path] = typer.Argument(None, help="budget sweep YAML (optional with --resume)"),
            resume: Optional[Path] = typer.Option(None, "--resume", help="finish the sweep in this run folder"),
@@ -49,22 +152,33 @@ def budget(config: Optional[Path] = typer.Argument(None, help="budget sweep YAML
            run_id: Optional[str] = typer.Option(None, "--run-id", help="run folder name (default: time + hash)"),
            max_points: Optional[int] = typer.Option(None, "--max-points", min=0,
                                                     help="stop after this many points (resume later)")) -> None:
-    """Sweep shot budgets x protocols x noise x n x seeds; write experiments/<name>/<run-id>/ (table, plots)."""
-    from qlearn_sense.config import ConfigError
-    from qlearn_sense.experiments import BudgetError, derive_budget, run_budget
+    """Sweep shot budgets x protocols x noise x n x seeds; write experiments/<name>/<run-id>/ (table, plots).
 
+    Progress goes to stdout (plain lines when it is not a terminal) and to
+    status.json in the run folder; Ctrl-C stops quietly and prints the resume command.
+    """
     if config is None and resume is None:
         fail("give a budget config or --resume <run folder>")
-    with stage_progress(TimeRemainingColumn()) as progress:
+    from qlearn_sense.budget import BudgetError, BudgetInterrupted, derive_budget, load_budget_config, run_budget
+
+    def notify(line: str) -> None:
+        err_console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+    with _sigterm_as_interrupt() as got:
         try:
-            outcome = run_budget(config, resume=resume, out_root=out, run_id=run_id, scheduler=scheduler,
-                                 n_workers=workers, threads_per_worker=threads, processes=not in_process,
-                                 max_points=max_points, progress=progress)
-        except (ConfigError, BudgetError) as exc:
+            with _progress() as progress:
+                outcome = run_budget(config, resume=resume, out_root=out, run_id=run_id, scheduler=scheduler,
+                                     n_workers=workers, threads_per_worker=threads, processes=not in_process,
+                                     max_points=max_points, progress=progress, notify=notify)
+        except BudgetInterrupted as exc:
+            err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(143 if got["sigterm"] else 130) from None
+        except KeyboardInterrupt:  # before the sweep started: nothing to resume
+            err_console.print("interrupted", highlight=False)
+            raise typer.Exit(143 if got["sigterm"] else 130) from None
+        except (BudgetError, *user_errors()) as exc:
             fail(str(exc))
     if outcome.complete:
-        from qlearn_sense.experiments import load_budget_config
-
         cfg = load_budget_config(outcome.run_dir / "budget.yaml")
         for table in derived_tables(derive_budget(outcome.table, cfg)):
             console.print(table)
@@ -72,5 +186,5 @@ def budget(config: Optional[Path] = typer.Argument(None, help="budget sweep YAML
                       f"{outcome.run_dir / 'summary.md'}")
     else:
         console.print(f"stopped after {outcome.n_new} new points ({len(outcome.table)}/{outcome.n_points} done); "
-                      f"finish with `qlearn-sense budget --resume {outcome.run_dir}`")
-    console.print(f"run folder: {outcome.run_dir}")
+                      f"finish with `{outcome.resume_command}`", highlight=False, soft_wrap=True)
+    console.print(f"run folder: {outcome.run_dir}", highlight=False, soft_wrap=True)

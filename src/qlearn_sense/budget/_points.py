@@ -16,9 +16,9 @@ import numpy as np
 from scipy import stats
 
 from qlearn_sense.backends import get_backend
+from qlearn_sense.budget._config import BudgetConfig, GridPoint
+from qlearn_sense.budget._design import DesignEntry, DesignFailure, exact_or_saddlepoint, observable_set
 from qlearn_sense.estimation import mle_phase
-from qlearn_sense.experiments._budget_config import BudgetConfig, GridPoint
-from qlearn_sense.experiments._budget_design import DesignEntry, DesignFailure, exact_or_saddlepoint, observable_set
 from qlearn_sense.hyptest import min_error_fixed_shots, neyman_pearson_test
 from qlearn_sense.shadows import basis_rotation_angles, estimate_paulis, random_pauli_recipes
 
@@ -191,7 +191,7 @@ def run_point(entry: DesignEntry | DesignFailure, point: GridPoint, config: Budg
       config: the sweep config (repetitions, detection, observables, CI level).
 
     Returns:
-      A row dict (see ``qlearn_sense.experiments._budget_store.COLUMNS``); the
+      A row dict (see ``qlearn_sense.budget._store.COLUMNS``); the
       metrics are a deterministic function of the arguments, ``compute_s`` and
       ``worker`` are timing information.
     """

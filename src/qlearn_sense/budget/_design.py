@@ -17,16 +17,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from qlearn_sense.backends import exact_probs
-from qlearn_sense.config import DetectionConfig, ExperimentConfig
-from qlearn_sense.estimation import PhaseModel
-from qlearn_sense.experiments._budget_config import (
+from qlearn_sense.budget._config import (
     STATE_PROTOCOLS,
     BudgetConfig,
     derive_seed,
     expand_grid,
 )
-from qlearn_sense.experiments._design import make_design
-from qlearn_sense.experiments._runner import backend_noise
+from qlearn_sense.config import DetectionConfig, ExperimentConfig
+from qlearn_sense.estimation import PhaseModel
+from qlearn_sense.experiments import backend_noise, make_design
 from qlearn_sense.fisher import sql
 from qlearn_sense.hyptest import shots_to_decide
 from qlearn_sense.optimize import make_optimizer, maximize, optimize_protocol, random_init

@@ -21,7 +21,15 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from qlearn_sense.backends import available_backends
-from qlearn_sense.config import ConfigError, DetectionConfig, ExperimentConfig, OptimizerConfig, load_config
+from qlearn_sense.config import (
+    ConfigError,
+    DetectionConfig,
+    ExperimentConfig,
+    OptimizerConfig,
+    load_config,
+    load_yaml,
+    validation_errors,
+)
 from qlearn_sense.protocol import MAX_QUBITS
 
 STATE_PROTOCOLS: dict[str, tuple[str | None, str | None, str]] = {
@@ -340,22 +348,6 @@ def expand_grid(config: BudgetConfig) -> list[GridPoint]:
     return points
 
 
-def _format(exc: ValidationError) -> list[tuple[str, Any, str]]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "tagged-union")))
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key; remove it or check its spelling"
-        elif err["type"].startswith("value_error"):
-            msg = msg.removeprefix("Value error, ")
-        elif "ctx" in err:
-            msg = f"accepted: {msg.lower()}"
-        value = err.get("input")
-        out.append((loc or "<root>", "{...}" if isinstance(value, dict) else value, msg))
-    return out
-
-
 def budget_config_from_dict(data: Any, source: str = "<dict>", root: str | Path | None = None) -> BudgetConfig:
     """Validate a dict as a :class:`BudgetConfig`.
 
@@ -381,7 +373,7 @@ def budget_config_from_dict(data: Any, source: str = "<dict>", root: str | Path 
     try:
         return BudgetConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, _format(exc)) from None
+        raise ConfigError(source, validation_errors(exc)) from None
 
 
 def load_budget_config(path: str | Path) -> BudgetConfig:
@@ -391,12 +383,7 @@ def load_budget_config(path: str | Path) -> BudgetConfig:
       ConfigError: the file is missing, not YAML, or fails validation.
     """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(str(path), [("<file>", str(path), "file not found")]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), [("<file>", str(path), f"not valid YAML: {exc}")]) from None
+    data = load_yaml(path)
     return budget_config_from_dict(data, str(path), root=path.parent)
 
 

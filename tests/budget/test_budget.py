@@ -16,12 +16,10 @@ import pytest
 import yaml
 
 from qlearn_sense.backends import BackendError, LocalBackend, exact_probs, register_backend
-from qlearn_sense.config import ConfigError
-from qlearn_sense.experiments import (
-    BUDGET_COLUMNS,
-    BUDGET_TIMING_COLUMNS,
+from qlearn_sense.budget import (
+    COLUMNS as BUDGET_COLUMNS,
+    TIMING_COLUMNS as BUDGET_TIMING_COLUMNS,
     BudgetError,
-    DesignError,
     budget_config_from_dict,
     budget_config_to_yaml,
     derive_budget,
@@ -30,17 +28,19 @@ from qlearn_sense.experiments import (
     load_budget_table,
     run_budget,
 )
-from qlearn_sense.experiments._budget_config import derive_seed
-from qlearn_sense.experiments._budget_design import (
+from qlearn_sense.budget._config import derive_seed
+from qlearn_sense.budget._design import (
     build_design,
     design_specs,
     exact_or_saddlepoint,
     observable_set,
     pauli_expectations,
 )
-from qlearn_sense.experiments._budget_points import _measurement_params, qwc_groups
-from qlearn_sense.experiments._budget_report import crossing
-from qlearn_sense.experiments._budget_store import DesignStore
+from qlearn_sense.budget._points import _measurement_params, qwc_groups
+from qlearn_sense.budget._report import crossing
+from qlearn_sense.budget._store import DesignStore
+from qlearn_sense.config import ConfigError
+from qlearn_sense.experiments import DesignError
 from qlearn_sense.fisher import ghz_dephased, sql
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -9,11 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from qlearn_sense.experiments._budget_config import BudgetConfig, load_budget_config
-from qlearn_sense.experiments._budget_design import observable_set
-from qlearn_sense.experiments._budget_points import qwc_groups
-from qlearn_sense.experiments._budget_store import PointStore, atomic_write_bytes
-from qlearn_sense.experiments._results import atomic_write_text
+from qlearn_sense.budget._config import BudgetConfig, expand_grid, key_digest, load_budget_config
+from qlearn_sense.budget._design import observable_set
+from qlearn_sense.budget._points import qwc_groups
+from qlearn_sense.budget._store import PointStore, atomic_write_bytes, atomic_write_text
 from qlearn_sense.shadows import shadow_sample_complexity
 
 GROUP = ["task", "protocol", "n_qubits", "noise", "backend"]
@@ -132,8 +132,13 @@ def markdown_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def budget_markdown(table: pd.DataFrame, derived: pd.DataFrame, config: BudgetConfig, run_name: str = "") -> str:
-    """The Markdown summary of a sweep: grid, derived table, failed points, plots."""
+def budget_markdown(table: pd.DataFrame, derived: pd.DataFrame, config: BudgetConfig, run_name: str = "",
+                    recovered: list[tuple[str, str]] | None = None) -> str:
+    """The Markdown summary of a sweep: grid, derived table, failed points, recovered parts, plots.
+
+    ``recovered`` lists ``(part moved aside, point key)`` for parts found corrupt on a resume
+    (their points were recomputed).
+    """
     errors = table[table["status"] == "error"]
     out = [f"# Shot-budget sweep `{config.name}` {run_name}".rstrip(), "", config.description or "", "",
            f"- points: {len(table)} ({len(errors)} failed); tasks: {', '.join(config.tasks)}; "
@@ -150,6 +155,11 @@ def budget_markdown(table: pd.DataFrame, derived: pd.DataFrame, config: BudgetCo
         out += ["## Failed points", ""]
         out += [f"- `{r.key}`: {str(r.error).splitlines()[0]}" for r in errors.head(50).itertuples()]
         out += [""]
+    if recovered:
+        out += ["## Recovered storage", "",
+                f"{len(recovered)} point part(s) could not be read on a resume; each was moved aside and its "
+                "point recomputed (the table holds the recomputed rows):", ""]
+        out += [f"- `{part}` (point `{key}`)" for part, key in recovered] + [""]
     out += ["## Plots", ""] + [f"![{name}](plots/{name}.png)" for name, _, _ in _plots(config)] + [""]
     return "\n".join(out)
 
@@ -180,8 +190,11 @@ def _panels(df: pd.DataFrame, keys: list[str]):
 
 
 def _save(fig, path: Path) -> None:
+    """PNG through the atomic writer (a killed report leaves the old plot or the new one)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def plot_mse_vs_shots(table: pd.DataFrame, path: Path) -> None:
@@ -259,7 +272,7 @@ def plot_detection(table: pd.DataFrame, path: Path) -> None:
         ax.set_ylim(floor / 2, 1.5)
         ax.set_title(f"n = {n}, {noise}, {backend}", fontsize=9)
         ax.set_xlabel("shots")
-        ax.set_ylabel("miss probability beta")
+        ax.set_ylabel(f"miss probability $\\beta$ (0 drawn at {floor:g})")
         ax.legend(fontsize=7)
     _save(fig, path)
 
@@ -268,17 +281,25 @@ def write_budget_report(run_dir: str | Path, *, config: BudgetConfig | None = No
                         table: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write ``table.parquet``, ``derived.csv``, ``summary.md`` and ``plots/*.png`` into a run folder.
 
+    Every file goes through the atomic writer.
+
     Returns:
       Paths by name (``table``, ``derived``, ``summary``, and the plot stems).
+
+    Raises:
+      BudgetError: ``table`` is not given and a stored part cannot be read.
     """
     run_dir = Path(run_dir)
     config = config or load_budget_config(run_dir / "budget.yaml")
-    table = PointStore(run_dir).load() if table is None else table
+    store = PointStore(run_dir)
+    table = store.load() if table is None else table
+    keys = {key_digest(p.key): p.key for p in expand_grid(config)}
+    recovered = [(str(p.relative_to(run_dir)), keys.get(p.name.split(".")[0], "?")) for p in store.corrupt_parts()]
     derived = derive_budget(table, config)
     paths = {"table": run_dir / "table.parquet", "derived": run_dir / "derived.csv", "summary": run_dir / "summary.md"}
     atomic_write_bytes(paths["table"], table.to_parquet(index=False))
     atomic_write_text(paths["derived"], derived.to_csv(index=False))
-    atomic_write_text(paths["summary"], budget_markdown(table, derived, config, run_dir.name))
+    atomic_write_text(paths["summary"], budget_markdown(table, derived, config, run_dir.name, recovered))
     (run_dir / "plots").mkdir(exist_ok=True)
     for name, fn, data in _plots(config):
         paths[name] = run_dir / "plots" / f"{name}.png"
