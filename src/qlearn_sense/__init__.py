@@ -11,12 +11,23 @@ Subpackages (imports point down only):
 - :mod:`qlearn_sense.shadows`: classical shadows.
 - :mod:`qlearn_sense.hyptest`: quantum hypothesis testing.
 - :mod:`qlearn_sense.backends`: local, PennyLane, qiskit-aer and IBM Quantum execution.
-- :mod:`qlearn_sense.experiments`: runner, results I/O, budget sweeps.
+- :mod:`qlearn_sense.experiments`: prepared design, runner, registered analyses, results I/O.
+- :mod:`qlearn_sense.budget`: shot-budget sweeps on Dask (resumable).
+- :mod:`qlearn_sense.collective`: permutation-symmetric ensembles of up to 1,000 spins.
+- :mod:`qlearn_sense.network`: multi-node sensor networks, source models, transduction links.
+- :mod:`qlearn_sense.adaptive`: sequential Bayesian estimation, design policies, tracking.
+
+JAX (with float64 enabled) is imported by the numerical subpackages, not by this
+module, so the command line and config validation start fast.
 """
 
+import os as _os
+import sys as _sys
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from qlearn_sense import _jax  # noqa: F401  (enables float64)
+if "jax" not in _sys.modules:  # float64 for users who import jax after us (honoured by jax at import)
+    _os.environ.setdefault("JAX_ENABLE_X64", "1")
+
 
 try:
     __version__ = _version("qlearn-sense")

@@ -72,3 +72,22 @@ def test_requires_detection_section():
     design = make_design(cfg.model_copy(update={"detection": None}))
     with pytest.raises(ValueError, match="detection"):
         analyse_detection(design, np.zeros(design.protocol.n_params), None, seed=0)
+
+
+def test_reference_protocols_use_the_config_optimizer(monkeypatch):
+    """Issue 10: the Ramsey/GHZ references are optimized with the config's optimizer settings, not hard-coded ones."""
+    import qlearn_sense.experiments._detection_run as det_run
+
+    seen = []
+    real = det_run.optimize_protocol
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["steps"], kwargs["restarts"], kwargs["init_scale"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(det_run, "optimize_protocol", spy)
+    cfg = _config(protocols=("ramsey",)).model_copy(
+        update={"optimizer": _config().optimizer.model_copy(update={"steps": 12, "restarts": 3, "init_scale": 0.5})})
+    design = make_design(cfg)
+    det_run._params_for("ramsey", det_run.prepare_design(design), np.zeros(design.protocol.n_params), 1)
+    assert seen == [(12, 3, 0.5)]

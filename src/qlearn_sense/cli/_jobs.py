@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from qlearn_sense.cli._app import app, console, err_console, fail, summary_table
+from qlearn_sense.cli._app import app, console, err_console, fail, print_run_summary
 
 app.pretty_exceptions_show_locals = False  # a traceback must never print local variables (tokens)
 
@@ -90,7 +90,7 @@ def fetch(run_dir: Path = typer.Argument(..., help="run folder, e.g. experiments
     if status == "error":
         fail(f"job {job.get('job_id')} on {job.get('backend')} ended in {job.get('status')}: {job.get('error')}. "
              f"Resubmit with `qlearn-sense resubmit {run_dir}`", code=1)
-    console.print(summary_table(res))
+    print_run_summary(res)
     console.print(f"results: {outcome.run_dir / 'results.json'}")
 
 

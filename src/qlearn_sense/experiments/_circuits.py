@@ -149,14 +149,14 @@ def optimized_text(config_path: str | Path, *, progress: Callable[[str, int, int
     """
     from qlearn_sense.config import config_hash, load_config
     from qlearn_sense.experiments._design import make_design
-    from qlearn_sense.experiments._runner import _circuit_text, backend_noise, optimize_design
+    from qlearn_sense.experiments._runner import backend_noise, circuit_text, optimize_design
 
     config = load_config(config_path)
     design = make_design(config, noise=backend_noise(config))
     opt = optimize_design(design, progress=progress)
     head = (f"// config: {Path(config_path).as_posix()} sha256:{config_hash(config)}\n"
             f"// objective: {config.optimizer.objective} = {float(opt.value):.10g} rad^-2\n")
-    return head + _circuit_text(design.protocol, np.asarray(opt.params))
+    return head + circuit_text(design.protocol, np.asarray(opt.params))
 
 
 def write_circuit_library(out_dir: str | Path = "circuits", configs_dir: str | Path = "configs", *,

@@ -16,16 +16,20 @@ import warnings
 from qlearn_sense import _jax  # noqa: F401
 import jax
 import numpy as np
-from scipy import stats
 
-from qlearn_sense.experiments._design import Design, make_design
+from qlearn_sense.experiments._design import Design
+from qlearn_sense.experiments._prepared import PreparedDesign, prepare_design
 from qlearn_sense.hyptest import (
+    EXACT_SHOT_LIMIT,
     ApproximationWarning,
+    fidelity,
+    fidelity_error_lower_bound,
+    gaussian_shots_to_decide,
+    lrt_verdict,
     chernoff_exponent,
     classical_chernoff_information,
     helstrom_error,
     min_error_fixed_shots,
-    neyman_pearson_test,
     quantum_shots_to_decide,
     relative_entropy,
     roc_curve,
@@ -34,47 +38,26 @@ from qlearn_sense.hyptest import (
     sprt_expected_shots,
 )
 from qlearn_sense.optimize import make_optimizer, optimize_protocol
-from qlearn_sense.protocol import compile_jax
 
 _PROTOCOLS = {"ramsey": ("ramsey", "local"), "ghz": ("ghz", "ghz_parity")}
-EXACT_SHOT_LIMIT = 10**6
 
 
-def _params_for(name: str, design: Design, optimized: np.ndarray, seed: int) -> tuple[Design, np.ndarray]:
+def _params_for(name: str, prepared: PreparedDesign, optimized: np.ndarray, seed: int
+                ) -> tuple[PreparedDesign, np.ndarray]:
+    """The prepared design and parameters of a compared protocol, optimized with the config's optimizer settings."""
     if name == "optimized":
-        return design, np.asarray(optimized)
-    d = make_design(design.config, noise=design.noise, protocol_override=_PROTOCOLS[name])
-    jp = compile_jax(d.protocol)
-    res = optimize_protocol(jp, d.protocol.n_params, d.protocol.n_prep_params, objective="cfi",
-                            key=jax.random.PRNGKey(seed), phi=d.phase_rad, optimizer=make_optimizer("adam", 0.05),
-                            steps=150, restarts=2)
+        return prepared, np.asarray(optimized)
+    d = prepare_design(prepared.config, noise=prepared.noise, protocol_override=_PROTOCOLS[name])
+    oc = prepared.config.optimizer
+    res = optimize_protocol(d.jp, d.protocol.n_params, d.protocol.n_prep_params, objective="cfi",
+                            key=jax.random.PRNGKey(seed), phi=d.phase_rad,
+                            optimizer=make_optimizer(oc.name, oc.learning_rate), steps=oc.steps,
+                            restarts=oc.restarts, init_scale=oc.init_scale)
     return d, np.asarray(res.params)
 
 
-def _fisher_shots(p0, p1, alpha, beta) -> float:
-    """Local (Gaussian) approximation: ``(z_{1-a} + z_{1-b})^2 / (sum (p1-p0)^2 / p0)``."""
-    mask = p0 > 1e-15
-    chi2 = float(np.sum((p1[mask] - p0[mask]) ** 2 / p0[mask]))
-    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(1 - beta)
-    return math.inf if chi2 == 0 else z**2 / chi2
-
-
-def fidelity(rho0: np.ndarray, rho1: np.ndarray) -> float:
-    """Uhlmann fidelity ``(Tr |sqrt(rho0) sqrt(rho1)|)^2`` of two density matrices (d, d)."""
-    def sqrtm(r):
-        lam, u = np.linalg.eigh((r + r.conj().T) / 2)
-        return (u * np.sqrt(np.clip(lam, 0, None))) @ u.conj().T
-    return float(np.sum(np.linalg.svd(sqrtm(rho0) @ sqrtm(rho1), compute_uv=False)) ** 2)
-
-
-def helstrom_lower_bound(fid: float, copies: np.ndarray, prior_null: float) -> np.ndarray:
-    """Fuchs-van de Graaf lower bound on the m-copy Helstrom error, ``(1 - sqrt(1 - 4 p0 p1 F^m)) / 2``.
-
-    Fidelity is multiplicative over copies (Fuchs & van de Graaf, IEEE Trans.
-    Inf. Theory 45, 1216 (1999); Audenaert et al., PRL 98, 160501 (2007)).
-    """
-    p0p1 = prior_null * (1 - prior_null)
-    return 0.5 * (1 - np.sqrt(np.clip(1 - 4 * p0p1 * fid ** np.asarray(copies, dtype=float), 0, None)))
+# former names (the numerics live in qlearn_sense.hyptest)
+helstrom_lower_bound = fidelity_error_lower_bound
 
 
 def analyse_detection(design: Design, optimized_params: np.ndarray, counts: np.ndarray | None,
@@ -94,6 +77,7 @@ def analyse_detection(design: Design, optimized_params: np.ndarray, counts: np.n
     Raises:
       ValueError: the config has no detection section.
     """
+    design = prepare_design(design)
     det = design.config.detection
     if det is None:
         raise ValueError("the config has no 'detection' section")
@@ -104,7 +88,7 @@ def analyse_detection(design: Design, optimized_params: np.ndarray, counts: np.n
     curves: dict = {"roc": {}, "error_vs_shots": {}}
     for i, name in enumerate(det.protocols):
         d, params = _params_for(name, design, optimized_params, seed + i)
-        jp = compile_jax(d.protocol)
+        jp = d.jp
         rho0, rho1 = (np.asarray(jp.density_matrix(params, phi)) for phi in (phi0, phi1))
         p0, p1 = (np.clip(np.asarray(jp.probs(params, phi)), 0, None) for phi in (phi0, phi1))
         p0, p1 = p0 / p0.sum(), p1 / p1.sum()
@@ -112,7 +96,7 @@ def analyse_detection(design: Design, optimized_params: np.ndarray, counts: np.n
         fid = fidelity(rho0, rho1)
         qshots = quantum_shots_to_decide(rho0, rho1, det.alpha, det.beta)
         c_chernoff = classical_chernoff_information(p0, p1)
-        approx = _fisher_shots(p0, p1, det.alpha, det.beta)
+        approx = gaussian_shots_to_decide(p0, p1, det.alpha, det.beta)
         entry = {
             "quantum": {"helstrom_error_1shot": helstrom_error(rho0, rho1, det.prior_null), "fidelity": fid,
                         "chernoff_exponent": q_chernoff.exponent, "chernoff_s": q_chernoff.s_opt,
@@ -151,7 +135,7 @@ def analyse_detection(design: Design, optimized_params: np.ndarray, counts: np.n
                 "quantum_chernoff_upper_bound": [
                     det.prior_null ** q_chernoff.s_opt * (1 - det.prior_null) ** (1 - q_chernoff.s_opt)
                     * math.exp(-k * q_chernoff.exponent) for k in grid],
-                "quantum_lower_bound": helstrom_lower_bound(fid, grid, det.prior_null).tolist(),
+                "quantum_lower_bound": fidelity_error_lower_bound(fid, grid, det.prior_null).tolist(),
             }
             roc_shots = int(min(max(1, round(needed)), EXACT_SHOT_LIMIT))
             fa, dt = roc_curve(p0, p1, roc_shots)
@@ -164,25 +148,7 @@ def analyse_detection(design: Design, optimized_params: np.ndarray, counts: np.n
     return out
 
 
-def _verdict(design: Design, params, counts, phi0, phi1, alpha) -> dict:
-    """Likelihood-ratio test at false-alarm alpha on the counts actually taken."""
-    jp = compile_jax(design.protocol)
-    p0, p1 = (np.clip(np.asarray(jp.probs(params, phi)), 1e-300, None) for phi in (phi0, phi1))
-    counts = np.asarray(counts)
-    m = int(counts.sum())
-    llr = float(counts @ (np.log(p1) - np.log(p0)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ApproximationWarning)
-        if m <= EXACT_SHOT_LIMIT:
-            np_test = neyman_pearson_test(p0, p1, alpha, m)
-            threshold, power, method = np_test.threshold, np_test.power, np_test.method
-        else:  # Gaussian law of the LLR sum under H0
-            d = np.log(p1) - np.log(p0)
-            mu0, var0 = m * float(p0 @ d), m * float(p0 @ d**2 - (p0 @ d) ** 2)
-            mu1, var1 = m * float(p1 @ d), m * float(p1 @ d**2 - (p1 @ d) ** 2)
-            threshold = mu0 + stats.norm.ppf(1 - alpha) * math.sqrt(max(var0, 1e-300))
-            power = float(stats.norm.sf((threshold - mu1) / math.sqrt(max(var1, 1e-300))))
-            method = "gaussian"
-    return {"shots": m, "log_likelihood_ratio": llr, "threshold": float(threshold),
-            "decision": "biomarker present (H1)" if llr > threshold else "no biomarker detected (H0)",
-            "alpha": alpha, "power_at_these_shots": float(power), "method": method}
+def _verdict(design, params, counts, phi0, phi1, alpha) -> dict:
+    """Likelihood-ratio test at false-alarm alpha on the counts actually taken (:func:`~qlearn_sense.hyptest.lrt_verdict`)."""
+    p0, p1 = prepare_design(design).probs(params, np.array([phi0, phi1]))
+    return lrt_verdict(p0, p1, counts, alpha)

@@ -10,12 +10,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from qlearn_sense.experiments._results import atomic_savefig  # noqa: E402
+
 
 def plot_trace(results: dict, path: Path) -> None:
     """Objective (rad^-2) per optimizer step with the SQL, QFI and Heisenberg lines."""
     opt, fisher = results["optimization"], results["fisher"]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(np.arange(1, len(opt["trace"]) + 1), opt["trace"], label=f"objective ({opt['objective'].upper()})")
+    trace = np.asarray(opt["trace"], dtype=float)
+    steps = np.arange(1, len(trace) + 1)
+    qfi_steps = int(opt.get("qfi_stage_steps", 0) or 0)
+    if opt["objective"] == "cfi" and 0 < qfi_steps < len(trace):
+        # staged optimization: QFI of the preparation first, then CFI of the whole circuit
+        ax.plot(steps[:qfi_steps], trace[:qfi_steps], "C0-", label="stage 1: QFI of the preparation")
+        ax.plot(steps[qfi_steps:], trace[qfi_steps:], "C2-", label="stage 2: CFI of the measurement")
+        ax.axvline(qfi_steps + 0.5, color="0.6", lw=0.8)
+    else:
+        ax.plot(steps, trace, label=f"objective ({opt['objective'].upper()})")
     ax.axhline(fisher["sql"], color="gray", ls="--", label="SQL  n eta^2")
     ax.axhline(fisher["hl"], color="k", ls=":", label="Heisenberg  n^2")
     ax.axhline(fisher["qfi"], color="C1", ls="-.", label="final QFI")
@@ -26,7 +37,7 @@ def plot_trace(results: dict, path: Path) -> None:
     ax.set_title(f"{results['name']}: n = {results['n_qubits']}, eta = {results['sensor']['eta']:.3g}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -47,7 +58,7 @@ def plot_estimates(results: dict, path: Path) -> None:
     ax.set_title(f"{results['shots']} shots x {results['repetitions']} repetitions")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -70,7 +81,7 @@ def plot_error_vs_shots(results: dict, path: Path) -> None:
     ax.set_ylabel("field standard deviation (T)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -100,7 +111,7 @@ def plot_shadows(shadows: dict, path: Path) -> None:
     ax.set_title(f"classical shadows: {shadows['ensemble']}, {shadows['snapshots']} snapshots")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -112,24 +123,31 @@ def plot_detection(curves: dict, folder: Path) -> list[Path]:
         ax.plot(c["false_alarm"], c["detection"], label=f"{name} (m = {c['shots']}, AUC {c['auc']:.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set_xlabel("false-alarm probability alpha")
-    ax.set_ylabel("detection probability 1 - beta")
+    ax.set_ylabel("detection probability 1 - beta (beta = miss probability)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     roc = folder / "roc.png"
-    fig.savefig(roc, dpi=120)
+    atomic_savefig(fig, roc, dpi=120)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4))
+    zero_points = 0
     for i, (name, c) in enumerate(curves["error_vs_shots"].items()):
-        ax.loglog(c["shots"], np.maximum(c["measurement"], 1e-300), f"C{i}-", label=f"{name}: measurement")
-        ax.loglog(c["shots"], np.maximum(c["quantum_chernoff_upper_bound"], 1e-300), f"C{i}--", lw=0.8,
-                  label=f"{name}: optimal-POVM error, Chernoff upper bound")
-        ax.loglog(c["shots"], np.maximum(c["quantum_lower_bound"], 1e-300), f"C{i}:",
-                  label=f"{name}: quantum lower bound (fidelity)")
+        for key, style, label in (("measurement", "-", "measurement"),
+                                  ("quantum_chernoff_upper_bound", "--", "optimal-POVM error, Chernoff upper bound"),
+                                  ("quantum_lower_bound", ":", "quantum lower bound (fidelity)")):
+            y = np.asarray(c[key], dtype=float)
+            x = np.asarray(c["shots"], dtype=float)
+            positive = y > 0  # an exact zero has no place on a log axis: dropped, and said so below
+            zero_points += int(np.sum(~positive))
+            ax.loglog(x[positive], y[positive], f"C{i}{style}", lw=0.8 if style != "-" else 1.5,
+                      label=f"{name}: {label}")
     ax.set_xlabel("shots")
-    ax.set_ylabel("Bayes error probability")
+    ax.set_ylabel("Bayes error probability (prior-weighted alpha and beta)")
+    if zero_points:
+        ax.set_title(f"{zero_points} point(s) with error exactly 0 not drawn (log axis)", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     evs = folder / "error_vs_shots_detection.png"
-    fig.savefig(evs, dpi=120)
+    atomic_savefig(fig, evs, dpi=120)
     plt.close(fig)
     return [roc, evs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -62,18 +63,73 @@ def dumps(results: dict) -> str:
     return json.dumps(to_jsonable(results), indent=2, allow_nan=False) + "\n"
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a file atomically (temporary file in the same folder, then rename)."""
+FILE_MODE = 0o644
+"""Permission mode of every run-folder file (one mode for the whole folder)."""
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int = FILE_MODE) -> None:
+    """Write a file atomically and durably: temporary file in the same folder, fsync, rename, fsync the folder.
+
+    A kill at any moment leaves either the old file or the complete new one,
+    never a truncated file. Every run-folder file goes through this writer.
+
+    Args:
+      path: destination.
+      data: the complete file content.
+      mode: permission bits of the file (default :data:`FILE_MODE`).
+
+    Raises:
+      OSError: the folder is not writable (the message names the path).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a UTF-8 text file through :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
+    """Save one array as ``.npy`` through :func:`atomic_write_bytes` (never a half-written file)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_savez(path: str | Path, **arrays: np.ndarray) -> None:
+    """Save arrays as a compressed ``.npz`` through :func:`atomic_write_bytes`."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_savefig(fig, path: str | Path, **kwargs) -> None:
+    """Save a matplotlib figure as PNG through :func:`atomic_write_bytes`."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **kwargs)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def save_results(results: dict, path: str | Path) -> None:

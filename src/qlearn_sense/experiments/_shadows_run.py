@@ -11,8 +11,6 @@ one shot each; recipes and per-shot bits are returned and stored.
 from __future__ import annotations
 
 import dataclasses
-from functools import reduce
-
 import numpy as np
 
 from qlearn_sense.backends import AbstractBackend, get_backend
@@ -29,34 +27,14 @@ from qlearn_sense.shadows import (
     estimate_fidelity,
     estimate_paulis,
     estimate_paulis_robust,
+    exact_expectations,
+    pauli_matrix,
+    to_big_endian,
     random_clifford_recipes,
     random_pauli_recipes,
+    readout_biased_state,
     shadow_sample_complexity,
 )
-
-_PAULI = {0: np.eye(2), 1: np.array([[0, 1], [1, 0]]), 2: np.array([[0, -1j], [1j, 0]]), 3: np.diag([1.0, -1.0])}
-
-
-def to_big_endian(matrix: np.ndarray, n: int) -> np.ndarray:
-    """Reorder a little-endian state vector (2**n,) or matrix (2**n, 2**n) to qubit 0 most significant."""
-    if matrix.ndim == 1:
-        return matrix.reshape((2,) * n).transpose(tuple(reversed(range(n)))).reshape(-1)
-    perm = tuple(reversed(range(n))) + tuple(2 * n - 1 - k for k in range(n))
-    return matrix.reshape((2,) * (2 * n)).transpose(perm).reshape(2**n, 2**n)
-
-
-def pauli_matrix(codes: np.ndarray) -> np.ndarray:
-    """Dense big-endian matrix of one Pauli string (codes 0=I, 1=X, 2=Y, 3=Z per qubit)."""
-    return reduce(np.kron, [_PAULI[int(c)] for c in codes])
-
-
-def exact_expectations(rho_little: np.ndarray, observables: PauliObservables) -> np.ndarray:
-    """``Tr(rho P_m) * c_m`` for each observable, from a little-endian density matrix; shape (M,)."""
-    n = observables.n_qubits
-    rho = to_big_endian(np.asarray(rho_little), n)
-    return np.array([c * np.real(np.trace(rho @ pauli_matrix(p)))
-                     for p, c in zip(observables.paulis, observables.coefficients)])
-
 
 def expected_with_readout(design: Design, prep_params: np.ndarray, observables: PauliObservables) -> np.ndarray:
     """Exact mean of the plain shadow estimator for each Pauli, readout errors included; shape (M,).
@@ -281,6 +259,11 @@ def analyse_shadows(design: Design, params: np.ndarray, plan: ShadowsPlan, bits:
     psi = np.asarray(compile_jax(ideal_protocol).statevector(theta))
     psi = psi * np.exp(-1j * design.phase_rad * np.asarray(compile_jax(ideal_protocol).generator))
     out["fidelity_ideal_exact"] = float(np.real(np.conj(psi) @ noisy @ psi))
+    if sp.noise.p01 and (any(sp.noise.p01) or any(sp.noise.p10)):
+        biased = readout_biased_state(noisy, sp.noise.p01, sp.noise.p10)
+        out["fidelity_ideal_with_readout"] = float(np.real(np.conj(psi) @ biased @ psi))
+    else:
+        out["fidelity_ideal_with_readout"] = out["fidelity_ideal_exact"]
     if recipes is not None and n <= 10:
         fid = estimate_fidelity(recipes, bits, to_big_endian(psi, n)) if cfg.ensemble == "pauli" else None
         if fid is not None:

@@ -15,6 +15,8 @@ from qlearn_sense import _jax  # noqa: F401
 import jax
 import jax.numpy as jnp
 
+from qlearn_sense.fisher._channels import local_dephasing
+
 Array = jax.Array
 
 DEFAULT_ATOL = 1e-12
@@ -147,13 +149,7 @@ def _apply_dephasing_rows(x: Array, dephasing: tuple[float, ...]) -> Array:
 
 
 def _dephased_rho(psi: Array, dephasing: tuple[float, ...]) -> Array:
-    n = len(dephasing)
-    rho = (psi[:, None] * jnp.conj(psi)[None, :]).reshape((2,) * (2 * n))
-    for j, d in enumerate(dephasing):
-        shape = [1] * (2 * n)
-        shape[n - 1 - j] = shape[2 * n - 1 - j] = 2
-        rho = rho * jnp.array([[1.0, d], [d, 1.0]]).reshape(shape)
-    return rho.reshape(2 ** n, 2 ** n)
+    return local_dephasing(psi[:, None] * jnp.conj(psi)[None, :], jnp.asarray(dephasing, dtype=jnp.float64))
 
 
 def _hadamard_apply(terms: list[tuple[Array, Array, Array]], dephasing: tuple[float, ...]) -> list[Array]:

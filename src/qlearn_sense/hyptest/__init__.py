@@ -57,7 +57,20 @@ from qlearn_sense.hyptest._sequential import (
     sprt_thresholds,
 )
 
+from qlearn_sense.hyptest._decide import (
+    EXACT_SHOT_LIMIT,
+    fidelity,
+    fidelity_error_lower_bound,
+    gaussian_shots_to_decide,
+    lrt_verdict,
+)
+
 __all__ = [
+    "EXACT_SHOT_LIMIT",
+    "fidelity",
+    "fidelity_error_lower_bound",
+    "gaussian_shots_to_decide",
+    "lrt_verdict",
     "ApproximationWarning",
     "ChernoffExponent",
     "ChernoffInformation",

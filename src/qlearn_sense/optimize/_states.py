@@ -8,14 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from qlearn_sense.fisher import qfi_generator
+from qlearn_sense.fisher._channels import generator_diagonal, local_dephasing
 from qlearn_sense.optimize._loop import make_optimizer, maximize
-
-
-def _dephase(rho: jax.Array, n: int, eta: float) -> jax.Array:
-    k = jnp.arange(2**n)
-    diff = k[:, None] ^ k[None, :]
-    weight = sum(((diff >> j) & 1) for j in range(n))
-    return rho * eta**weight
 
 
 def optimal_state_qfi(n: int, eta: float, *, key: jax.Array, restarts: int = 4, steps: int = 600,
@@ -47,7 +41,7 @@ def optimal_state_qfi(n: int, eta: float, *, key: jax.Array, restarts: int = 4, 
     if not 0 < eta <= 1:
         raise ValueError(f"eta = {eta}; accepted: 0 < eta <= 1")
     dim = 2**n
-    g = (n - 2 * sum(((jnp.arange(dim) >> j) & 1) for j in range(n))) / 2.0
+    g = jnp.asarray(generator_diagonal(n))
 
     def state(x):
         psi = x[:dim] + 1j * x[dim:]
@@ -55,7 +49,7 @@ def optimal_state_qfi(n: int, eta: float, *, key: jax.Array, restarts: int = 4, 
 
     def objective(x):
         psi = state(x)
-        return qfi_generator(_dephase(jnp.outer(psi, jnp.conj(psi)), n, eta), g)
+        return qfi_generator(local_dephasing(jnp.outer(psi, jnp.conj(psi)), jnp.full(n, eta)), g)
 
     init = jax.random.normal(key, (restarts, 2 * dim))
     res = maximize(objective, init, optimizer=make_optimizer("adam", learning_rate), steps=steps)

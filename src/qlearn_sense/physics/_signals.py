@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import integrate
-
 from qlearn_sense.physics._sensors import SEQUENCES
 
 
@@ -22,6 +20,8 @@ def _weighted_integral(shape, t0: float, t: float, sequence: str) -> float:
         raise ValueError(f"sequence = {sequence!r}; accepted: {SEQUENCES}")
     if t <= 0:
         raise ValueError(f"interrogation time t = {t}; must be > 0")
+    from scipy import integrate  # imported here: config validation need not load scipy.integrate
+
     if sequence == "ramsey":
         return integrate.quad(shape, t0, t0 + t, limit=200)[0]
     half = t0 + t / 2

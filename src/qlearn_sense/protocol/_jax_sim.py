@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from qlearn_sense.fisher import cfi as _cfi, qfi_dephased as _qfi_dephased, qfi_generator as _qfi_generator
+from qlearn_sense.fisher._channels import generator_diagonal, local_dephasing
 from qlearn_sense.protocol._protocol import Gate, Protocol
 
 Array = jax.Array
@@ -103,12 +104,8 @@ def _qubit_factor(n: int, qubit: int, f: Array) -> Array:
 
 def _encode_and_dephase(rho: Array, phi: Array, protocol: Protocol) -> Array:
     """Apply exp(-i phi sum Z/2) and local dephasing as one Hadamard product per qubit."""
-    n = protocol.n_qubits
-    e = jnp.exp(-1j * phi)
-    for j, d in enumerate(protocol.noise.dephasing):
-        f = jnp.array([[1.0, d * e], [d * jnp.conj(e), 1.0]], dtype=jnp.complex128)
-        rho = rho * _qubit_factor(n, j, f)
-    return rho
+    coherence = jnp.asarray(protocol.noise.dephasing, dtype=jnp.complex128) * jnp.exp(-1j * phi)
+    return local_dephasing(rho, coherence)
 
 
 def _amplitude_damp(rho: Array, protocol: Protocol) -> Array:
@@ -181,10 +178,7 @@ def _probs_product(psi: Array, protocol: Protocol, theta: Array, phi: Array) -> 
 
 
 def _generator_diag(n: int) -> Array:
-    """Diagonal of G = sum_j Z_j / 2 in the little-endian basis, shape (2**n,)."""
-    k = jnp.arange(2 ** n)
-    ones = sum(((k >> j) & 1) for j in range(n))
-    return (n - 2 * ones) / 2.0
+    return jnp.asarray(generator_diagonal(n))
 
 
 class JaxProtocol(NamedTuple):

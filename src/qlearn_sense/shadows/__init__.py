@@ -34,6 +34,15 @@ from qlearn_sense.shadows._robust import (
     estimate_paulis_robust,
 )
 
+from qlearn_sense.shadows._exact import (
+    exact_expectations,
+    pauli_matrix,
+    qubit_wise_commuting_groups,
+    to_big_endian,
+    to_sparse_pauli_op,
+)
+from qlearn_sense.shadows._readout import readout_biased_state, readout_shadow_superoperator
+
 __all__ = [
     "PauliObservables",
     "RobustCalibration",
@@ -47,11 +56,18 @@ __all__ = [
     "estimate_fidelity",
     "estimate_paulis",
     "estimate_paulis_robust",
+    "exact_expectations",
     "median_of_means",
+    "pauli_matrix",
+    "qubit_wise_commuting_groups",
     "random_clifford_recipes",
     "random_pauli_recipes",
+    "readout_biased_state",
+    "readout_shadow_superoperator",
     "sample_complexity_from_variance",
     "shadow_norm_pauli",
     "shadow_sample_complexity",
     "shadow_state",
+    "to_big_endian",
+    "to_sparse_pauli_op",
 ]
