@@ -17,6 +17,16 @@ from qlearn_sense.fisher._bounds import (
     two_qubit_optimum,
 )
 from qlearn_sense.fisher._sld import cfi, pure_state_qfi, qfi, qfi_dephased, qfi_generator
+from qlearn_sense.fisher._qfim import (
+    cfim,
+    compatibility,
+    linear_function_fisher,
+    qfim,
+    qfim_pure,
+    sld,
+    sld_bound,
+)
+from qlearn_sense.fisher._holevo import holevo_bound, rld_bound
 
 __all__ = [
     "asymptotic_bound",
@@ -35,4 +45,13 @@ __all__ = [
     "sensitivity",
     "sql",
     "two_qubit_optimum",
+    "cfim",
+    "compatibility",
+    "holevo_bound",
+    "linear_function_fisher",
+    "qfim",
+    "qfim_pure",
+    "rld_bound",
+    "sld",
+    "sld_bound",
 ]
