@@ -21,3 +21,27 @@ __all__ = [
     "nv_center",
     "shot_noise_sensitivity",
 ]
+
+from qlearn_sense.physics._ensemble import (  # noqa: E402  (NV-ensemble model, issue 11)
+    ENSEMBLE_SEQUENCES,
+    NVEnsembleSensor,
+    filter_function,
+    photon_count_fisher,
+    photons_from_contrast,
+    pulse_times,
+    readout_noise_factor,
+    scaling_sensitivity,
+    waveform_weight,
+)
+
+__all__ += [
+    "ENSEMBLE_SEQUENCES",
+    "NVEnsembleSensor",
+    "filter_function",
+    "photon_count_fisher",
+    "photons_from_contrast",
+    "pulse_times",
+    "readout_noise_factor",
+    "scaling_sensitivity",
+    "waveform_weight",
+]

@@ -1,0 +1,96 @@
+"""The ensemble analysis (issue 11) and its config models, called directly."""
+
+import math
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from scipy import stats
+
+from qlearn_sense.config._ensemble import CollectiveEngineConfig, EnsembleConfig, EnsembleSensorConfig
+from qlearn_sense.experiments._analysis import AnalysisContext
+from qlearn_sense.experiments._ensemble_run import analyse_ensemble
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "nv_ensemble_action_potential.yaml"
+
+
+def _ctx(peak_T=15e-12, **coll):
+    raw = yaml.safe_load(CONFIG.read_text())
+    ens = EnsembleConfig(**raw["ensemble"])
+    small = dict(n_spins=6, steps=40, restarts=1, eta_values=[0.9])
+    small.update(coll)
+    ens = ens.model_copy(update={"collective": ens.collective.model_copy(update=small)})
+    cfg = types.SimpleNamespace(ensemble=ens, signal=types.SimpleNamespace(kind="action_potential",
+                                                                          peak_field_T=peak_T, width_s=3e-4))
+    return AnalysisContext(config=cfg, backend=None, seed=3)
+
+
+def test_shipped_config_sections_validate():
+    raw = yaml.safe_load(CONFIG.read_text())
+    ens = EnsembleConfig(**raw["ensemble"])
+    assert ens.sensor.spins == pytest.approx(1.76e10)
+    for section in ("sensor", "signal", "protocol", "optimizer", "execution"):
+        assert section in raw  # the current ExperimentConfig's sections are still there
+
+
+def test_analysis_report(tmp_path):
+    res = analyse_ensemble(_ctx())
+    assert res.key == "ensemble"
+    d = res.data
+    assert d["dc_sensitivity"]["unit"] == "T/sqrt(Hz)" and d["dc_sensitivity"]["value"] > 0
+    snr = d["snr_one_event"]["value"]
+    z = stats.norm.ppf(0.99) + stats.norm.ppf(0.95)
+    assert d["events_needed"]["value"] == math.ceil((z / snr) ** 2)
+    assert d["events_needed_hyptest"]["value"] == pytest.approx(d["events_needed"]["value"], rel=0.01)
+    assert d["scale"]["asymptotic_bound"]["kind"] == "bound"
+    assert d["scale"]["collective_exact"]["n_spins"] == 6
+    assert any("sigma_R" in w for w in res.warnings)  # optical readout: collective gains caveat
+    for name, plot in res.plots.items():
+        plot(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_snr_is_linear_in_field():
+    a = analyse_ensemble(_ctx(peak_T=15e-12)).data["snr_one_event"]["value"]
+    b = analyse_ensemble(_ctx(peak_T=30e-12)).data["snr_one_event"]["value"]
+    assert b == pytest.approx(2 * a, rel=1e-9)
+
+
+def test_strong_field_warns_nonlinear():
+    res = analyse_ensemble(_ctx(peak_T=1e-6))
+    assert any("linear" in w for w in res.warnings)
+
+
+def test_analysis_errors():
+    ctx = _ctx()
+    with pytest.raises(ValueError, match="ensemble"):
+        analyse_ensemble(AnalysisContext(config=types.SimpleNamespace(ensemble=None, signal=None), backend=None,
+                                         seed=0))
+    bad = types.SimpleNamespace(ensemble=ctx.config.ensemble, signal=types.SimpleNamespace(kind="constant"))
+    with pytest.raises(ValueError, match="signal.kind"):
+        analyse_ensemble(AnalysisContext(config=bad, backend=None, seed=0))
+
+
+def test_config_errors_name_the_field():
+    base = dict(n_spins=1e9, a0_photons=0.03, a1_photons=0.021, t2_star_s=2e-6, t2_s=1e-4)
+    EnsembleSensorConfig(**base)
+    with pytest.raises(ValidationError, match="n_spins"):
+        CollectiveEngineConfig(n_spins=1001)
+    with pytest.raises(ValidationError, match="a1_photons"):
+        EnsembleSensorConfig(**{**base, "a1_photons": 0.04})
+    with pytest.raises(ValidationError, match="t2_star_s"):
+        EnsembleSensorConfig(**{**base, "t2_star_s": -1e-6})
+    with pytest.raises(ValidationError, match="overhead_s"):
+        EnsembleSensorConfig(**{**base, "overhead_s": -1e-6})
+    with pytest.raises(ValidationError, match="a1_photons"):
+        EnsembleSensorConfig(**{**base, "a1_photons": -0.01})
+    with pytest.raises(ValidationError, match="n_spins"):
+        EnsembleSensorConfig(**{**base, "density_per_m3": 1e23})
+    with pytest.raises(ValidationError, match="a0_photons"):
+        EnsembleSensorConfig(**{**base, "contrast": 0.1})
+    with pytest.raises(ValidationError, match="t2_s"):
+        EnsembleSensorConfig(**{**base, "t2_s": 1e-7})
+    with pytest.raises(ValidationError, match="extra"):
+        EnsembleSensorConfig(**{**base, "t2_star": 1e-6})
