@@ -1,0 +1,359 @@
+"""Sensor-network analysis: classical fusion vs local vs distributed entanglement on one network.
+
+For each strategy: optimize its variational circuit for the estimand, report
+the QFIM, the bound, the CFIM of the optimized measurement and the gain over
+classical fusion; sweep the transduction efficiency for the distributed
+strategy and find the crossover with classical fusion (brentq); sample the
+optimized circuits and estimate every source by maximum likelihood.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from qlearn_sense import _jax  # noqa: F401
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qlearn_sense.config._network import NetworkConfig
+from qlearn_sense.experiments._analysis import AnalysisContext, AnalysisResult, Quantity
+from qlearn_sense.fisher import holevo_bound
+from qlearn_sense.network import (
+    Estimand,
+    Link,
+    Network,
+    Node,
+    Source,
+    compile_network,
+    crossover_efficiency,
+    fisher_matrices,
+    mle_network,
+    normalization,
+    optimize_strategy,
+    precision,
+    rad_per_T,
+    sample_network_counts,
+)
+from qlearn_sense.network._strategies import optimize_rows
+from qlearn_sense.physics import NV_GYROMAGNETIC_RATIO_HZ_PER_T
+
+HOLEVO_MAX_DIM = 16
+"""Largest Hilbert-space dimension for which the Holevo SDP is solved (cvxpy)."""
+Z_WARN = 4.0
+
+
+def network_from_config(cfg: NetworkConfig, default_sensor) -> tuple[Network, Estimand]:
+    """Build the :class:`Network` and :class:`Estimand` of a ``network:`` section.
+
+    Args:
+      cfg: the network section.
+      default_sensor: the experiment's ``sensor`` section (for nodes without one).
+
+    Returns:
+      ``(network, estimand)``.
+
+    Raises:
+      NotImplementedError: a node of kind ``ensemble`` or ``nv_ensemble`` (named by field).
+    """
+    names = [n.name for n in cfg.nodes]
+    nodes = []
+    for i, n in enumerate(cfg.nodes):
+        if n.kind != "register":
+            raise NotImplementedError(f"network.nodes[{i}].kind = {n.kind!r}: collective-ensemble nodes are not "
+                                      "simulated yet; use kind 'register'")
+        s = n.sensor or default_sensor
+        gamma = NV_GYROMAGNETIC_RATIO_HZ_PER_T if s.kind == "nv_center" else s.gyromagnetic_ratio_Hz_per_T
+        t = s.interrogation_time_s
+        eta = s.eta if s.eta is not None else math.exp(-((t / s.t2_star_s) ** s.stretch_exponent))
+        nodes.append(Node(n.name, tuple(n.position_m), n.qubits, rad_per_T(gamma, t), eta, tuple(n.axes)))
+    links = tuple(Link(names.index(ln.nodes[0]), names.index(ln.nodes[1]), ln.efficiency, ln.depolarizing_p)
+                  for ln in cfg.links)
+    sources = []
+    for s in cfg.sources:
+        if s.kind == "node_field":
+            sources.append(Source("node_field", s.value_T, s.name, node=names.index(s.node), axis=s.axis))
+        elif s.kind == "magnetic_dipole":
+            sources.append(Source("magnetic_dipole", s.moment_Am2, s.name, position_m=s.position_m,
+                                  direction=s.direction))
+        else:
+            sources.append(Source("current_dipole", s.moment_Am, s.name, position_m=s.position_m,
+                                  direction=s.direction, center_m=s.sphere_center_m))
+    network = Network(tuple(nodes), links, tuple(sources), cfg.common_mode.std_T, cfg.common_mode.correlation,
+                      names.index(cfg.hub) if cfg.hub else 0)
+    w = cfg.weights()
+    label = cfg.estimand.named or ("w . theta" if w is not None else "tr(W Cov)")
+    if w is not None:
+        return network, Estimand(weights=tuple(w), label=label)
+    return network, Estimand(matrix=tuple(map(tuple, cfg.estimand.weight_matrix)), label=label)
+
+
+def _holevo(network: Network, res, estimand: Estimand) -> float | None:
+    """Holevo bound tr(W Cov) per shot (weight-matrix estimands, d <= 16), None otherwise."""
+    if estimand.matrix is None or res.circuit.dim > HOLEVO_MAX_DIM:
+        return None
+    jn, d = normalization(network)
+    nj = compile_network(res.circuit)
+    phis = jnp.asarray(network.phases())
+    rho = nj.density_matrix(jnp.asarray(res.params), phis)
+    drhos = jax.vmap(lambda v: jax.jvp(lambda x: nj.density_matrix(jnp.asarray(res.params), x), (phis,), (v,))[1],
+                     in_axes=1)(jnp.asarray(jn))
+    wn = np.asarray(estimand.matrix) / np.outer(d, d)
+    c = float(np.max(np.abs(wn)))  # the SDP solver's tolerances are absolute: solve with O(1) weights
+    try:
+        return c * float(holevo_bound(np.asarray(rho), np.asarray(drhos), wn / c))
+    except Exception:  # noqa: BLE001 - a failed SDP must not sink the analysis; reported as None
+        return None
+
+
+def aer_network_counts(circuit, params, phis, shots: int, seed: int) -> np.ndarray:
+    """Counts of a network circuit on qiskit-aer's density-matrix simulator, shape (2**N,), little-endian.
+
+    The qiskit circuit of :func:`qlearn_sense.network.to_qiskit_network` (bound)
+    with Aer channels inserted where the JAX simulator applies them: amplitude
+    damping then depolarizing on travelling qubits after the preparation, phase
+    damping ``1 - eta^2`` after the encoding. Common-mode noise is not inserted
+    (it is a correlated mixture, not a per-qubit channel).
+    """
+    from dataclasses import replace
+
+    from qiskit import QuantumCircuit
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import amplitude_damping_error, depolarizing_error, phase_damping_error
+
+    from qlearn_sense.network import bind_network, to_qiskit_network
+
+    def part(c):
+        return bind_network(to_qiskit_network(c, measure=False, phis=phis), params, phis)
+
+    qc = QuantumCircuit(circuit.n_qubits)
+    qc.compose(part(replace(circuit, measure=(), channels=())), inplace=True)
+    for q in range(circuit.n_qubits):
+        if circuit.travelling[q]:
+            qc.append(amplitude_damping_error(circuit.link_gamma[q]).to_instruction(), [q])
+            if circuit.link_p[q] > 0:
+                qc.append(depolarizing_error(circuit.link_p[q], 1).to_instruction(), [q])
+    qc.compose(part(replace(circuit, prep=(), measure=())), inplace=True)
+    for q, eta in enumerate(circuit.eta):
+        if eta < 1:
+            qc.append(phase_damping_error(1 - eta**2).to_instruction(), [q])
+    qc.compose(part(replace(circuit, prep=(), channels=())), inplace=True)
+    qc.measure_all()
+    result = AerSimulator(method="density_matrix").run(qc, shots=int(shots), seed_simulator=int(seed)).result()
+    counts = np.zeros(circuit.dim, dtype=np.int64)
+    for bits, c in result.get_counts().items():
+        counts[int(bits.replace(" ", ""), 2)] += c
+    return counts
+
+
+def _sweep(network: Network, estimand: Estimand, best: np.ndarray, efficiencies: list[float], steps: int,
+           learning_rate: float, seed: int, layers: int, batch: int) -> tuple[list[float], list[float], np.ndarray]:
+    """Distributed precision (CFIM and QFIM) re-optimized at every efficiency; rows warm-started."""
+    circuit = network.circuit("distributed", layers)
+    effs = np.asarray(efficiencies, dtype=float)
+    rng = np.random.default_rng(seed)
+    init = np.concatenate([np.tile(best, (len(effs), 1)),
+                           rng.uniform(-np.pi, np.pi, (len(effs), circuit.n_params))])
+    params, final, _ = optimize_rows(network, circuit, estimand, init, np.concatenate([effs, effs]), steps=steps,
+                                     learning_rate=learning_rate, batch=batch)
+    n = len(effs)
+    pick = np.where(final[:n] >= final[n:], np.arange(n), np.arange(n) + n)
+    measured, quantum = [], []
+    for i, t in zip(pick, effs):
+        fq, fc = fisher_matrices(network, circuit, params[i], t, estimand)
+        measured.append(precision(estimand, fc))
+        quantum.append(precision(estimand, fq))
+    return measured, quantum, params[pick]
+
+
+def analyse_network(ctx: AnalysisContext) -> AnalysisResult:
+    """Compare classical fusion, local and distributed entanglement on the configured network.
+
+    Args:
+      ctx: the analysis context; ``ctx.config.network`` must be set.
+
+    Returns:
+      :class:`AnalysisResult` under key ``"network"``: per strategy the QFIM and
+      CFIM (1/unit^2 per shot), the precision of the estimand from each, the
+      SLD bound (and the Holevo bound for weight-matrix estimands with d <= 16;
+      for a linear estimand, a rank-one W, the Holevo bound equals the SLD
+      bound), the gain over classical fusion, the MLE from sampled counts; the
+      efficiency sweep and the crossover efficiency. Counts come from the local
+      JAX network simulator, or from qiskit-aer for backend ``aer``; other
+      backends get the local simulator and a warning.
+
+    Raises:
+      ValueError: the config has no ``network`` section.
+    """
+    cfg = getattr(ctx.config, "network", None)
+    if cfg is None:
+        raise ValueError("the config has no 'network' section")
+    network, estimand = network_from_config(cfg, ctx.config.sensor)
+    opt = cfg.optimizer
+    warnings: list[str] = []
+    strategies = ["classical"] + [s for s in cfg.strategies if s != "classical"]
+    unit = cfg.estimand.unit or _estimand_unit(network, estimand)
+    results = {}
+    for i, name in enumerate(strategies):
+        ctx.report("network: optimize strategies", i, len(strategies))
+        results[name] = optimize_strategy(network, name, estimand, key=jax.random.PRNGKey(ctx.seed + i),
+                                          layers=opt.layers, steps=opt.steps, restarts=opt.restarts,
+                                          learning_rate=opt.learning_rate)
+    ref = results["classical"].precision_measured
+    ref_q = results["classical"].precision_quantum
+    on_aer = ctx.backend.name == "aer"
+    on_local = ctx.backend.name == "local" or on_aer
+    executed = ("qiskit-aer AerSimulator density matrix, network channels inserted" if on_aer
+                else "local JAX network simulator (multinomial sampling)")
+    if not on_local:
+        warnings.append(f"network circuits ran on the local JAX simulator, not on backend {ctx.backend.name!r}: "
+                        "device backends run single-phase register protocols only (the network's qiskit circuit "
+                        "has one phi per channel: qlearn_sense.network.to_qiskit_network)")
+    if on_aer and network.common_std_T > 0:
+        warnings.append("backend 'aer': common-mode field noise is not inserted in the Aer circuit (a correlated "
+                        "mixture); the estimates there see only links and local dephasing")
+    rng = np.random.default_rng(ctx.seed)
+    data: dict = {"estimand": {"label": estimand.label, "weights": estimand.weights, "weight_matrix": estimand.matrix,
+                               "unit": unit},
+                  "sources": [{"name": s.name, "kind": s.kind, "value": s.value, "unit": s.unit}
+                              for s in network.sources],
+                  "lead_field_T_per_unit": network.lead_field(), "channels": [list(c) for c in network.channels],
+                  "executed_on": executed, "shots": cfg.shots,
+                  "strategies": {}}
+    summary = [f"network: {len(network.nodes)} nodes, {network.n_qubits} qubits, estimand {estimand.label} [{unit}]"]
+    for name, res in results.items():
+        if on_aer:
+            counts = aer_network_counts(res.circuit, res.params, network.phases(), cfg.shots,
+                                        int(rng.integers(2**31)))
+        else:
+            counts = sample_network_counts(res.circuit, res.params, network.phases(), cfg.shots, rng)
+        est = mle_network(network, res.circuit, res.params, counts, estimand, qfim=res.qfim)
+        entry = {
+            "qfim": res.qfim, "cfim": res.cfim, "params": res.params, "trace": res.trace,
+            "precision_quantum": Quantity(res.precision_quantum, f"({unit})^-2", "QFIM precision of the estimand "
+                                          "per shot (1/CRB)", kind="bound").to_dict(),
+            "precision_measured": Quantity(res.precision_measured, f"({unit})^-2", "CFIM precision of the optimized "
+                                           "measurement per shot").to_dict(),
+            "bound_per_shot": Quantity(1 / res.precision_quantum if res.precision_quantum > 0 else math.inf,
+                                       f"({unit})^2", "SLD Cramer-Rao bound per shot (Var q or tr(W Cov))",
+                                       kind="bound").to_dict(),
+            "holevo_bound_per_shot": _holevo(network, res, estimand),
+            "gain_over_classical": res.precision_measured / ref if ref > 0 else None,
+            "gain_over_classical_quantum": res.precision_quantum / ref_q if ref_q > 0 else None,
+            "estimate": {"theta": est.theta, "theta_true": network.theta_true, "covariance": est.cov,
+                         "q": est.q, "q_stderr": est.q_stderr, "q_bound_stderr": est.q_bound_stderr, "z": est.z,
+                         "converged": est.converged},
+        }
+        data["strategies"][name] = entry
+        gain = entry["gain_over_classical"]
+        gain_text = "n/a (classical cannot identify q)" if gain is None else f"{gain:.3g}x"
+        summary.append(f"  {name:11s} F_q(QFIM) = {res.precision_quantum:.4g}, F_q(CFIM) = {res.precision_measured:.4g}"
+                       f" ({unit})^-2, gain {gain_text}, MLE z = {est.z:.2f}")
+        if res.precision_measured == 0:
+            warnings.append(f"network {name}: the optimized measurement does not identify the estimand (singular "
+                            "CFIM); one measurement setting cannot resolve every parameter")
+        hol = entry["holevo_bound_per_shot"]
+        sld = entry["bound_per_shot"]["value"]
+        if hol is not None and math.isfinite(sld) and not sld * (1 - 1e-3) <= hol <= 2 * sld * (1 + 1e-3):
+            warnings.append(f"network {name}: Holevo bound {hol:.4g} outside [SLD, 2 SLD] = [{sld:.4g}, {2 * sld:.4g}]"
+                            " (SDP accuracy)")
+        if abs(est.z) > Z_WARN or not est.converged:
+            warnings.append(f"network {name}: MLE {abs(est.z):.1f} standard errors from the truth"
+                            f"{'' if est.converged else ' (optimizer did not converge)'}")
+        if res.precision_measured > res.precision_quantum * (1 + 1e-6):
+            warnings.append(f"network {name}: CFIM precision exceeds the QFIM bound (numerical problem)")
+    if "distributed" in results and cfg.efficiency_sweep and network.links:
+        ctx.report("network: efficiency sweep", 0, 1)
+        meas, quant, sweep_params = _sweep(network, estimand, results["distributed"].params, cfg.efficiency_sweep,
+                                           opt.steps, opt.learning_rate, ctx.seed, opt.layers, opt.restarts)
+        circuit = network.circuit("distributed", opt.layers)
+
+        def value(t, which=1):  # best precision of the sweep's optimized circuits at efficiency t (1: CFIM)
+            return max(precision(estimand, fisher_matrices(network, circuit, p, t, estimand)[which])
+                       for p in sweep_params)
+
+        cross = crossover_efficiency(value, ref, cfg.efficiency_sweep, meas)
+        cross_q = crossover_efficiency(lambda t: value(t, 0), ref_q, cfg.efficiency_sweep, quant)
+        data["sweep"] = {"efficiency": list(cfg.efficiency_sweep), "distributed_measured": meas,
+                         "distributed_quantum": quant, "classical_measured": ref,
+                         "local_measured": results["local"].precision_measured if "local" in results else None,
+                         "crossover_efficiency": cross, "crossover_efficiency_quantum": cross_q,
+                         "meaning": "precision of the estimand per shot vs the efficiency of every link; crossover: "
+                                    "efficiency below which distributed entanglement stops beating classical fusion "
+                                    "with the optimized local measurements (CFIM), or with the best measurement "
+                                    "(QFIM, _quantum); between sweep points the sweep's optimized circuits are "
+                                    "evaluated, so the crossover is an upper bound that is exact at sweep points"}
+        summary.append("  crossover efficiency: " + ("none in the sweep" if cross is None else f"T* = {cross:.3f}")
+                       + " (measured), " + ("none" if cross_q is None else f"{cross_q:.3f}") + " (QFIM)")
+    plots = {"network_precision_vs_efficiency.png": lambda p: _plot_sweep(data, unit, p)} if "sweep" in data else {}
+    if len(network.sources) >= 2:
+        plots["network_crb_ellipses.png"] = lambda p: _plot_ellipses(data, network, cfg.shots, p)
+    return AnalysisResult(key="network", data=data, summary=summary, warnings=warnings,
+                          flags={"network_not_on_backend": not on_local}, plots=plots)
+
+
+def _estimand_unit(network: Network, estimand: Estimand) -> str:
+    units = {s.unit for s in network.sources}
+    return units.pop() if len(units) == 1 and estimand.weights is not None else "1"
+
+
+def _plot_sweep(data: dict, unit: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qlearn_sense.experiments._results import atomic_savefig
+
+    sw = data["sweep"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(sw["efficiency"], sw["distributed_measured"], "C2o-", label="distributed (CFIM)")
+    ax.plot(sw["efficiency"], sw["distributed_quantum"], "C2:", label="distributed (QFIM)")
+    ax.axhline(sw["classical_measured"], color="C0", label="classical fusion")
+    if sw["local_measured"] is not None:
+        ax.axhline(sw["local_measured"], color="C1", ls="--", label="local entanglement")
+    if sw["crossover_efficiency"] is not None:
+        ax.axvline(sw["crossover_efficiency"], color="k", ls=":",
+                   label=f"crossover T* = {sw['crossover_efficiency']:.3f} (CFIM)")
+    if sw["crossover_efficiency_quantum"] is not None:
+        ax.axvline(sw["crossover_efficiency_quantum"], color="0.5", ls=":",
+                   label=f"crossover T* = {sw['crossover_efficiency_quantum']:.3f} (QFIM)")
+    ax.set_xlabel("transduction efficiency T")
+    ax.set_ylabel(f"precision per shot ({unit}$^{{-2}}$)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=120)
+
+
+def _plot_ellipses(data: dict, network: Network, shots: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qlearn_sense.experiments._results import atomic_savefig
+
+    s0, s1 = network.sources[0], network.sources[1]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    t = np.linspace(0, 2 * np.pi, 200)
+    extent = []
+    for i, (name, entry) in enumerate(data["strategies"].items()):
+        f = np.asarray(entry["cfim"]) * shots
+        sc = np.sqrt(np.clip(np.diag(f), 1e-300, None))
+        if np.linalg.cond(f / np.outer(sc, sc)) > 1e10:
+            continue  # some direction unseen (e.g. a GHZ state): the ellipse is unbounded
+        lam, vec = np.linalg.eigh(np.linalg.inv(f)[:2, :2])
+        xy = vec @ (np.sqrt(np.clip(lam, 0, None))[:, None] * np.array([np.cos(t), np.sin(t)]))
+        ax.plot(xy[0], xy[1], color=f"C{i}", label=f"{name} (1 sigma, {shots} shots)")
+        extent.append(np.abs(xy).max(axis=1))
+    if extent:  # zoom on the smallest ellipse; elongated ones (unseen directions) run off the axes
+        lim = 3 * np.min(extent, axis=0)
+        ax.set_xlim(-lim[0], lim[0])
+        ax.set_ylim(-lim[1], lim[1])
+    ax.set_xlabel(f"{s0.name} - true ({s0.unit})")
+    ax.set_ylabel(f"{s1.name} - true ({s1.unit})")
+    ax.set_title("Cramer-Rao ellipses (CFIM)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=120)
