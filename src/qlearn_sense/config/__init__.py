@@ -1,8 +1,48 @@
-"""Experiment configs: YAML -> frozen pydantic models in SI units."""
+"""Experiment configs: YAML -> frozen pydantic models in SI units.
 
-from qlearn_sense.config._load import ConfigError, config_from_dict, config_hash, config_to_yaml, load_config
+Loading is bounded and every fault is a one-line :class:`ConfigError` naming the
+file (:func:`load_yaml`); validation also checks backend, device and observable
+names, the run's memory (:func:`estimate_run_memory_bytes`) and the physics
+(:func:`physics_checks`: coherence floor, phase window). Importing this package
+imports neither JAX nor qiskit.
+"""
+
+from qlearn_sense.config._checks import (
+    DEFAULT_MEMORY_LIMIT_BYTES,
+    ETA_FLOOR,
+    MEMORY_LIMIT_ENV,
+    estimate_run_memory_bytes,
+    memory_checks,
+    memory_limit_bytes,
+    phase_window_rad,
+    physics_checks,
+)
+from qlearn_sense.config._load import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_NODES,
+    MISSING,
+    SECTION,
+    ConfigError,
+    check_config,
+    config_from_dict,
+    config_hash,
+    config_kind,
+    config_to_yaml,
+    load_config,
+    load_yaml,
+    parse_yaml,
+    validate_physics,
+    validation_errors,
+)
+from qlearn_sense.config._adaptive import AdaptiveConfig, LiveConfig, TrackingConfig
+from qlearn_sense.config._ensemble import CollectiveEngineConfig, EnsembleConfig, EnsembleSensorConfig
+from qlearn_sense.config._network import NetworkConfig
 from qlearn_sense.config._models import (
+    BACKEND_PREFIXES,
+    FAKE_BACKEND_NAMES,
     MEASUREMENT_NAMES,
+    PENNYLANE_DEVICES,
     PREPARATION_NAMES,
     ActionPotentialSignal,
     AnsatzConfig,
@@ -10,16 +50,39 @@ from qlearn_sense.config._models import (
     DetectionConfig,
     ExecutionConfig,
     ExperimentConfig,
+    FieldError,
     OptimizerConfig,
     ProtocolConfig,
     SensorConfig,
     ShadowsConfig,
     SinusoidSignal,
+    backend_name_problem,
+    device_name_problem,
+    normalize_fake_name,
+    short_repr,
 )
 
 __all__ = [
+    "AdaptiveConfig",
+    "CollectiveEngineConfig",
+    "EnsembleConfig",
+    "EnsembleSensorConfig",
+    "LiveConfig",
+    "NetworkConfig",
+    "TrackingConfig",
+    "BACKEND_PREFIXES",
+    "DEFAULT_MEMORY_LIMIT_BYTES",
+    "ETA_FLOOR",
+    "FAKE_BACKEND_NAMES",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
     "MEASUREMENT_NAMES",
+    "MEMORY_LIMIT_ENV",
+    "MISSING",
+    "PENNYLANE_DEVICES",
     "PREPARATION_NAMES",
+    "SECTION",
     "ActionPotentialSignal",
     "AnsatzConfig",
     "ConfigError",
@@ -27,13 +90,29 @@ __all__ = [
     "DetectionConfig",
     "ExecutionConfig",
     "ExperimentConfig",
+    "FieldError",
     "OptimizerConfig",
     "ProtocolConfig",
     "SensorConfig",
     "ShadowsConfig",
     "SinusoidSignal",
+    "backend_name_problem",
+    "check_config",
     "config_from_dict",
     "config_hash",
+    "config_kind",
     "config_to_yaml",
+    "device_name_problem",
+    "estimate_run_memory_bytes",
     "load_config",
+    "load_yaml",
+    "memory_checks",
+    "memory_limit_bytes",
+    "normalize_fake_name",
+    "parse_yaml",
+    "phase_window_rad",
+    "physics_checks",
+    "short_repr",
+    "validate_physics",
+    "validation_errors",
 ]
