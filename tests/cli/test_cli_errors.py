@@ -150,3 +150,8 @@ def test_noisy_protocol_on_a_noiseless_backend_fails_before_work(tmp_path):
     one_line_error(cli("validate", cfg), "default.qubit")
     one_line_error(cli("run", cfg, "--out", tmp_path / "o"), "default.qubit")
     assert not (tmp_path / "o" / "quickstart").exists()
+
+
+def test_validate_rejects_an_echo_on_a_static_field(tmp_path):
+    one_line_error(cli("validate", write_config(tmp_path / "echo.yaml", **{"sensor.sequence": "hahn_echo"})),
+                   "cancels")

@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qlearn_sense.backends import exact_probs
 from qlearn_sense.budget._config import (
     STATE_PROTOCOLS,
     BudgetConfig,
@@ -29,8 +28,8 @@ from qlearn_sense.experiments import backend_noise, make_design
 from qlearn_sense.fisher import sql
 from qlearn_sense.hyptest import shots_to_decide
 from qlearn_sense.optimize import make_optimizer, maximize, optimize_protocol, random_init
-from qlearn_sense.protocol import Protocol, build_protocol, compile_jax
-from qlearn_sense.shadows import PauliObservables, biomarker_observables
+from qlearn_sense.protocol import Protocol, build_protocol, compile_jax, exact_probs
+from qlearn_sense.shadows import PauliObservables, biomarker_observables, exact_expectations
 
 
 @dataclass(frozen=True)
@@ -164,20 +163,9 @@ def observable_set(name: str, n: int) -> PauliObservables:
     raise ValueError(f"observable set {name!r} is unknown; accepted: biomarker, pauli_weight2")
 
 
-_PAULI = {0: np.eye(2), 1: np.array([[0, 1], [1, 0]]), 2: np.array([[0, -1j], [1j, 0]]),
-          3: np.diag([1.0, -1.0])}
-
-
 def pauli_expectations(rho: np.ndarray, obs: PauliObservables) -> np.ndarray:
-    """``c_m tr(P_m rho)`` for a little-endian density matrix (qubit 0 the least significant bit)."""
-    n = obs.n_qubits
-    out = np.empty(len(obs))
-    for m, row in enumerate(obs.paulis):
-        op = np.ones((1, 1))
-        for q in reversed(range(n)):
-            op = np.kron(op, _PAULI[int(row[q])])
-        out[m] = obs.coefficients[m] * float(np.real(np.trace(op @ rho)))
-    return out
+    """``c_m tr(P_m rho)`` for a little-endian density matrix (:func:`qlearn_sense.shadows.exact_expectations`)."""
+    return exact_expectations(rho, obs)
 
 
 def _phase_model(protocol: Protocol, params: np.ndarray) -> PhaseModel:

@@ -20,7 +20,13 @@ from qlearn_sense.budget._config import BudgetConfig, GridPoint
 from qlearn_sense.budget._design import DesignEntry, DesignFailure, exact_or_saddlepoint, observable_set
 from qlearn_sense.estimation import mle_phase
 from qlearn_sense.hyptest import min_error_fixed_shots, neyman_pearson_test
-from qlearn_sense.shadows import basis_rotation_angles, estimate_paulis, random_pauli_recipes
+from qlearn_sense.shadows import (
+    PauliObservables,
+    basis_rotation_angles,
+    estimate_paulis,
+    qubit_wise_commuting_groups,
+    random_pauli_recipes,
+)
 
 
 def point_fields(point: GridPoint, repetitions: int) -> dict:
@@ -104,23 +110,18 @@ def _measurement_params(entry: DesignEntry, recipes: np.ndarray) -> np.ndarray:
 
 
 def qwc_groups(paulis: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
-    """Greedy qubit-wise-commuting grouping (heaviest strings first).
+    """Qubit-wise-commuting groups (:func:`qlearn_sense.shadows.qubit_wise_commuting_groups`) with their bases.
 
     Returns:
       ``[(recipe (n,) with 0=X, 1=Y, 2=Z, members), ...]``; qubits no member
       touches are read in Z.
     """
-    groups: list[tuple[np.ndarray, list[int]]] = []
-    for m in np.argsort(-(paulis != 0).sum(axis=1), kind="stable"):
-        row = paulis[m]
-        for basis, members in groups:
-            if np.all((row == 0) | (basis == 0) | (row == basis)):
-                basis[row != 0] = row[row != 0]
-                members.append(int(m))
-                break
-        else:
-            groups.append((row.astype(np.int8).copy(), [int(m)]))
-    return [(np.where(b == 0, 2, b - 1).astype(np.int8), sorted(ms)) for b, ms in groups]
+    obs = PauliObservables.from_strings(["".join("IXYZ"[int(c)] for c in row) for row in paulis])
+    out = []
+    for members in qubit_wise_commuting_groups(obs):
+        basis = np.max(paulis[members], axis=0)  # members agree wherever both act: the non-identity code
+        out.append((np.where(basis == 0, 2, basis - 1).astype(np.int8), sorted(members)))
+    return out
 
 
 def _parities(paulis: np.ndarray, n: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import typer
 from rich.table import Table
 
-from qlearn_sense.cli._app import app, console, err_console, fail, stage_progress, user_errors
+from qlearn_sense.cli._common import app, console, err_console, fail, stage_progress, user_errors
 
 
 def _cell(v) -> str:

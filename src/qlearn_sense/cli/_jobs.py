@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from qlearn_sense.cli._app import app, console, err_console, fail, print_run_summary
+from qlearn_sense.cli._common import app, console, err_console, fail
+from qlearn_sense.cli._summary import print_run_summary
 
 app.pretty_exceptions_show_locals = False  # a traceback must never print local variables (tokens)
 

@@ -127,6 +127,35 @@ def _phase_check(config: ExperimentConfig) -> list[tuple[str, Any, str]]:
              "(the adaptive: section)")]
 
 
+def eta_and_phase(config: ExperimentConfig) -> tuple[float | None, float, float]:
+    """The design's coherence factor, true phase per qubit and phase per tesla, without building a protocol.
+
+    The same physics as ``qlearn_sense.experiments.make_design`` (no JAX import), for fast validation.
+
+    Returns:
+      ``(eta, phase_rad, dphi_dA_rad_per_T)``; ``eta`` is None for ``from_backend`` sensors (read at run
+      time); ``dphi_dA`` is exactly 0.0 when the sequence cancels the signal (e.g. an echo on a static field).
+    """
+    from qlearn_sense.physics import NV_GYROMAGNETIC_RATIO_HZ_PER_T, QubitSensor
+
+    sc = config.sensor
+    gamma = sc.gyromagnetic_ratio_Hz_per_T or NV_GYROMAGNETIC_RATIO_HZ_PER_T
+    t = sc.interrogation_time_s
+    signal, _ = _signal(config)
+    dphi = float(signal.dphi_dA(gamma, t, sequence=sc.sequence))
+    if abs(dphi) < 1e-12 * 2 * math.pi * gamma * t:  # the sequence cancels the signal (make_design's criterion)
+        dphi = 0.0
+    eta = None
+    if sc.from_backend is None:
+        sensor = QubitSensor(
+            gyromagnetic_ratio_Hz_per_T=gamma, t2_star_s=sc.t2_star_s or 1.0, t2_s=sc.t2_s,
+            stretch_exponent=sc.stretch_exponent, t1_s=sc.t1_s, readout_fidelity=sc.readout_fidelity,
+            overhead_time_s=sc.overhead_time_s, name=sc.kind)
+        params = sensor.noise(t, sc.sequence)
+        eta = params.eta if sc.eta is None else min(sc.eta, math.sqrt(1.0 - params.gamma))
+    return eta, float(signal.amplitude_T) * dphi, dphi
+
+
 def physics_checks(config: ExperimentConfig, *, eta_floor: float = ETA_FLOOR) -> list[tuple[str, Any, str]]:
     """Physics problems of a config that is valid field by field.
 
@@ -199,7 +228,7 @@ def estimate_run_memory_bytes(config: ExperimentConfig) -> int:
     bytes), and every stage vmaps it over a batch:
 
     * sampling: ``repetitions`` parameter sets at once (the backend's exact
-      probabilities, :func:`qlearn_sense.backends.exact_probs`), 2 density
+      probabilities, :func:`qlearn_sense.protocol.exact_probs`), 2 density
       matrices each (XLA's ``memory_analysis``: 1.5 for a product measurement,
       2 for an entangling one), plus the probabilities (float64) and counts
       (int64) of shape (repetitions, 2**n);

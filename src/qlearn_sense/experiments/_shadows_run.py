@@ -16,7 +16,7 @@ import numpy as np
 from qlearn_sense.backends import AbstractBackend, get_backend
 from qlearn_sense.config import ShadowsConfig
 from qlearn_sense.experiments._design import Design
-from qlearn_sense.protocol import Protocol, build_protocol, compile_jax
+from qlearn_sense.protocol import Protocol, build_protocol, compile_jax, exact_probs
 from qlearn_sense.shadows import (
     PauliObservables,
     basis_rotation_angles,
@@ -43,8 +43,6 @@ def expected_with_readout(design: Design, prep_params: np.ndarray, observables: 
     snapshots measured in P's bases; readout errors bias it (by ``(1 - 2p)^|A|``
     for symmetric flips). Robust shadows remove that bias.
     """
-    from qlearn_sense.backends import exact_probs
-
     protocol = shadow_protocol(design)
     recipes = np.where(observables.paulis == 0, 2, observables.paulis - 1).astype(np.int8)
     params = np.concatenate([np.tile(prep_params[: protocol.n_prep_params], (len(recipes), 1)),
