@@ -262,3 +262,16 @@ def test_run_compiles_the_protocol_once(tmp_path, monkeypatch):
     out = run_experiment(_cfg(), out_root=tmp_path)
     assert calls == [out.results["name"] + "-hea-local"]
     assert len(counting.traces) == 1  # the batched probabilities: traced (compiled) once for the whole run
+
+
+def test_unwritable_out_is_refused_even_as_root(tmp_path, monkeypatch):
+    """File-system fault 6, simulated for root (who can write anywhere): the probe write fails -> one clear error."""
+    import errno
+    import tempfile
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(RunDirError, match=r"cannot write run folders under .*Read-only"):
+        run_experiment(_cfg(), out_root=tmp_path / "ro")

@@ -14,6 +14,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from qlearn_sense.config._models import normalize_fake_name  # one rule for validation and backends
+
 PENNYLANE_DEVICES = ("default.qubit", "default.mixed", "lightning.qubit")
 """Devices the ``pennylane:`` backend accepts."""
 
@@ -31,19 +33,6 @@ def pennylane_noise_reason(device: str, noisy: bool) -> str | None:
         return (f"backend 'pennylane:{device}' simulates pure states only, but the protocol has noise "
                 f"(dephasing, damping or readout errors); use 'pennylane:default.mixed', 'local' or 'aer'")
     return None
-
-
-def normalize_fake_name(name: str) -> str:
-    """``FakeFez``, ``FakeManilaV2``, ``fez``, ``ibm_fez`` -> ``fake_fez`` / ``fake_manila``."""
-    low = name.strip().lower()
-    if low.startswith("fake") and not low.startswith("fake_"):
-        low = "fake_" + low[4:]
-    low = low.removeprefix("ibm_")
-    if not low.startswith("fake_"):
-        low = "fake_" + low
-    if low.endswith("v2") and low != "fake_v2":
-        low = low[:-2]
-    return low
 
 
 def _fake_provider_dir() -> Path | None:

@@ -151,8 +151,7 @@ class _Model(BaseModel):
 def normalize_fake_name(name: str) -> str:
     """``FakeFez``, ``FakeManilaV2``, ``fez``, ``ibm_fez`` -> ``fake_fez`` / ``fake_manila``.
 
-    The same rule as :func:`qlearn_sense.backends._devices.normalize_fake_name`
-    (a test checks both), without importing qiskit.
+    The one implementation (the backends use it too); imports nothing heavy.
     """
     low = name.strip().lower()
     if low.startswith("fake") and not low.startswith("fake_"):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from qlearn_sense.physics._sensors import NV_GYROMAGNETIC_RATIO_HZ_PER_T
+from qlearn_sense.physics._sensors import NV_GYROMAGNETIC_RATIO_HZ_PER_T, shot_noise_sensitivity
 
 ENSEMBLE_SEQUENCES = ("ramsey", "hahn_echo", "cpmg")
 
@@ -61,19 +61,9 @@ def photons_from_contrast(contrast: float, photons_per_shot: float) -> tuple[flo
     return photons_per_shot * (1 + contrast), photons_per_shot * (1 - contrast)
 
 
-def scaling_sensitivity(contrast: float, t2_star_s: float,
-                        gyromagnetic_ratio_Hz_per_T: float = NV_GYROMAGNETIC_RATIO_HZ_PER_T) -> float:
-    """Order-of-magnitude DC sensitivity ``1 / (gamma C sqrt(T2*))``, T/sqrt(Hz) (Taylor et al., Nat.
-    Phys. 4, 810 (2008); Barry 2020). C = 0.03, T2* = 2 us: 1.3386e-7 T/sqrt(Hz).
-
-    Raises:
-      ValueError: contrast outside (0, 1] or non-positive T2*.
-    """
-    if not 0 < contrast <= 1:
-        raise ValueError(f"contrast = {contrast}; accepted: 0 < C <= 1")
-    if t2_star_s <= 0:
-        raise ValueError(f"t2_star_s = {t2_star_s}; must be > 0")
-    return 1.0 / (2 * math.pi * gyromagnetic_ratio_Hz_per_T * contrast * math.sqrt(t2_star_s))
+scaling_sensitivity = shot_noise_sensitivity
+"""Order-of-magnitude DC sensitivity ``1 / (gamma C sqrt(T2*))`` in T/sqrt(Hz): the same function as
+:func:`qlearn_sense.physics.shot_noise_sensitivity` (Taylor et al. 2008; Barry et al. 2020)."""
 
 
 def pulse_times(sequence: str, n_pulses: int, tau_s: float) -> np.ndarray:
