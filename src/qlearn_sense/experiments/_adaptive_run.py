@@ -164,23 +164,27 @@ def run_live(backend, design, *, gamma: float, true_field_T: float, lower, upper
     prot = build_protocol(1, "ramsey", "local", noise=Noise(eta=nz.eta[:1], gamma=nz.gamma[:1], p01=nz.p01[:1],
                                                             p10=nz.p10[:1]))
     theta_of = ramsey_readout_params(1)
+    theta_jit = jax.jit(theta_of)  # one compiled call per event (eager jnp ops cost ~200 us each event)
     lik = protocol_outcome_probs(compile_jax(prot).probs, gamma, theta_of)
     lo, hi = np.atleast_1d(lower), np.atleast_1d(upper)
     step = make_realtime_step(lik, particle_guess_policy(gamma, cap_s), SMCOptions(lower=tuple(lo), upper=tuple(hi)))
     key = jax.random.PRNGKey(seed)
     state = smc_init(jax.random.fold_in(key, 0), lo, hi, n_particles)
     setting = jnp.array([cap_s / 64, 0.0, 0.0])
-    step(state, jnp.asarray(0), setting, key)  # compile (and warm the backend) before the clock starts
-    backend.run(prot, np.asarray(theta_of(jnp.asarray(0.0)))[None], 0.0, 1, seed=seed)
     period, finish, lags, proc = 1.0 / event_rate_Hz, 0.0, [], []
+    # per-event keys drawn before the clock starts, as host arrays: no eager JAX dispatch inside the loop
+    event_keys = np.asarray(jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(1, int(events) + 1)))
+    # compile (and warm the backend) before the clock starts, with the argument types the loop passes
+    jax.block_until_ready(step(state, np.int32(0), setting, event_keys[0]))
+    backend.run(prot, np.asarray(theta_jit(np.asarray(setting)[1]))[None], 0.0, 1, seed=seed)
     for i in range(int(events)):
         arrival = i * period
         t0 = time.perf_counter()
         s = np.asarray(setting)
-        params = np.asarray(theta_of(jnp.asarray(s[1])))[None]
+        params = np.asarray(theta_jit(s[1]))[None]
         phi = 2 * math.pi * gamma * true_field_T * s[0]
         y = int(np.argmax(backend.run(prot, params, phi, 1, seed=seed + i).counts[0]))
-        state, setting = step(state, jnp.asarray(y), setting, jax.random.fold_in(key, i + 1))
+        state, setting = step(state, np.int32(y), setting, event_keys[i])
         jax.block_until_ready(setting)
         dt = time.perf_counter() - t0
         finish = max(arrival, finish) + dt
