@@ -1,8 +1,8 @@
-// config: configs/adaptive_ramsey.yaml sha256:9719f7a49a9f13fc
-// objective: cfi = 0.3209954834 rad^-2
+// config: configs/adaptive_ramsey.yaml sha256:f8f247b07a2b70a8
+// objective: cfi = 0.3216890025 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 1, "preparation": "ramsey", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.6065306597126334], "gamma": [0.0], "p01": [0.020000000000000018], "p10": [0.020000000000000018]}}
-// params: [1.2405206276855223, 1.360491053108737]
+// params: [0.647778810669376, 1.3452812950700481]
 OPENQASM 3.0;
 include "stdgates.inc";
 input float[64] phi;
@@ -10,7 +10,7 @@ bit[1] meas;
 qubit[1] q;
 ry(pi/2) q[0];
 rz(phi) q[0];
-rz(1.2405206276855223) q[0];
-ry(1.360491053108737) q[0];
+rz(0.647778810669376) q[0];
+ry(1.3452812950700481) q[0];
 barrier q[0];
 meas[0] = measure q[0];
