@@ -372,3 +372,14 @@ def token_leaks():
 
     return scan
 
+
+
+IBM_RUN_CONFIG = {
+    "sensor": {"kind": "qubit", "gyromagnetic_ratio_Hz_per_T": 28.024e9, "t2_star_s": 1.0e-5,
+               "interrogation_time_s": 1.0e-6, "readout_fidelity": 0.98},
+    "signal": {"kind": "constant", "field_T": 1.0e-9},
+    "protocol": {"n_qubits": 2, "preparation": {"ansatz": "ramsey"}, "measurement": {"ansatz": "local"}},
+    "optimizer": {"steps": 5, "restarts": 1},
+    "execution": {"backend": "ibm:ibm_fez", "shots": 400, "repetitions": 3},
+}
+"""A small 2-qubit Ramsey experiment on ibm:ibm_fez (add ``name`` and ``seed``), shared by the hardware-path tests."""

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from qlearn_sense.backends import BackendError, JobLedger, JobUnknownError, LedgerError
 from qlearn_sense.protocol import build_protocol
 
-from conftest import TEST_TOKEN, SimulatedCrash  # noqa: E402  (tests/backends/conftest.py)
+from conftest import IBM_RUN_CONFIG, TEST_TOKEN, SimulatedCrash  # noqa: E402  (tests/backends/conftest.py)
 
 PROTOCOL = build_protocol(2, "ghz", "ghz_parity")
 PARAMS = np.zeros((2, PROTOCOL.n_params))
@@ -268,15 +268,7 @@ def test_kill_9_after_acceptance_then_resubmit_adopts_the_job(disk_services, tmp
 
 # -- the same through the command line ------------------------------------------------------------
 
-CONFIG = {
-    "name": "crash_cli", "seed": 5,
-    "sensor": {"kind": "qubit", "gyromagnetic_ratio_Hz_per_T": 28.024e9, "t2_star_s": 1.0e-5,
-               "interrogation_time_s": 1.0e-6, "readout_fidelity": 0.98},
-    "signal": {"kind": "constant", "field_T": 1.0e-9},
-    "protocol": {"n_qubits": 2, "preparation": {"ansatz": "ramsey"}, "measurement": {"ansatz": "local"}},
-    "optimizer": {"steps": 5, "restarts": 1},
-    "execution": {"backend": "ibm:ibm_fez", "shots": 400, "repetitions": 3},
-}
+CONFIG = {"name": "crash_cli", "seed": 5, **IBM_RUN_CONFIG}
 
 
 def _cli(*args):

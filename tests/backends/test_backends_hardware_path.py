@@ -18,17 +18,9 @@ from typer.testing import CliRunner
 from qlearn_sense.backends import JobLedger
 from qlearn_sense.cli import app
 
-from conftest import TEST_TOKEN  # noqa: E402  (tests/backends/conftest.py)
+from conftest import IBM_RUN_CONFIG, TEST_TOKEN  # noqa: E402  (tests/backends/conftest.py)
 
-CONFIG = {
-    "name": "hw_double", "seed": 5,
-    "sensor": {"kind": "qubit", "gyromagnetic_ratio_Hz_per_T": 28.024e9, "t2_star_s": 1.0e-5,
-               "interrogation_time_s": 1.0e-6, "readout_fidelity": 0.98},
-    "signal": {"kind": "constant", "field_T": 1.0e-9},
-    "protocol": {"n_qubits": 2, "preparation": {"ansatz": "ramsey"}, "measurement": {"ansatz": "local"}},
-    "optimizer": {"steps": 5, "restarts": 1},
-    "execution": {"backend": "ibm:ibm_fez", "shots": 400, "repetitions": 3},
-}
+CONFIG = {"name": "hw_double", "seed": 5, **IBM_RUN_CONFIG}
 COMPARED = ("fisher", "estimate", "crb", "sensitivity_T_per_sqrtHz", "honesty", "cfi_check", "optimization",
             "sensor", "protocol")
 

@@ -27,12 +27,13 @@ from qlearn_sense.experiments._results import (
     SCHEMA,
     atomic_save_npy,
     atomic_savez,
+    atomic_write_bytes,
     atomic_write_text,
     dumps,
     save_results,
     versions,
 )
-from qlearn_sense.experiments._rundir import check_out_root, create_run_dir, new_run_id  # noqa: F401
+from qlearn_sense.experiments._rundir import create_run_dir
 from qlearn_sense.optimize import OptimizationResult, make_optimizer, optimize_protocol
 from qlearn_sense.protocol import Protocol, to_qiskit
 
@@ -148,8 +149,6 @@ def write_analysis(run_dir: Path, results: dict, res: AnalysisResult) -> None:
         elif isinstance(content, (dict, list)):
             atomic_write_text(path, dumps(content) if isinstance(content, dict) else json.dumps(content) + "\n")
         elif isinstance(content, bytes):
-            from qlearn_sense.experiments._results import atomic_write_bytes
-
             atomic_write_bytes(path, content)
         else:
             atomic_write_text(path, str(content))
@@ -242,7 +241,6 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
     be = get_backend(backend_name).configure(**backend_options(config))
     prepared = prepare_design(design or make_design(config, noise=backend_noise(config)))
     _connect_and_check(be, prepared.protocol)
-    check_out_root(out_root)
     run_dir = create_run_dir(out_root, config, run_id, force=force)
     results = header(config, prepared, run_dir.name, backend_name)
     stage = "setup"
