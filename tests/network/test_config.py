@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from qlearn_sense.experiments._network_run import network_from_config
+from qlearn_sense.experiments._network_config import network_from_config
 
 from network_helpers import SHIPPED, load_yaml, network_config, tiny_network
 

@@ -19,6 +19,8 @@ import numpy as np
 
 from qlearn_sense.config._network import NetworkConfig
 from qlearn_sense.experiments._analysis import AnalysisContext, AnalysisResult, Quantity
+from qlearn_sense.experiments._network_config import network_from_config
+from qlearn_sense.experiments._network_sweep import efficiency_sweep
 from qlearn_sense.fisher import holevo_bound
 from qlearn_sense.network import (
     Estimand,
@@ -36,57 +38,11 @@ from qlearn_sense.network import (
     rad_per_T,
     sample_network_counts,
 )
-from qlearn_sense.network._strategies import optimize_rows
 from qlearn_sense.physics import NV_GYROMAGNETIC_RATIO_HZ_PER_T
 
 HOLEVO_MAX_DIM = 16
 """Largest Hilbert-space dimension for which the Holevo SDP is solved (cvxpy)."""
 Z_WARN = 4.0
-
-
-def network_from_config(cfg: NetworkConfig, default_sensor) -> tuple[Network, Estimand]:
-    """Build the :class:`Network` and :class:`Estimand` of a ``network:`` section.
-
-    Args:
-      cfg: the network section.
-      default_sensor: the experiment's ``sensor`` section (for nodes without one).
-
-    Returns:
-      ``(network, estimand)``.
-
-    Raises:
-      NotImplementedError: a node of kind ``ensemble`` or ``nv_ensemble`` (named by field).
-    """
-    names = [n.name for n in cfg.nodes]
-    nodes = []
-    for i, n in enumerate(cfg.nodes):
-        if n.kind != "register":
-            raise NotImplementedError(f"network.nodes[{i}].kind = {n.kind!r}: collective-ensemble nodes are not "
-                                      "simulated yet; use kind 'register'")
-        s = n.sensor or default_sensor
-        gamma = NV_GYROMAGNETIC_RATIO_HZ_PER_T if s.kind == "nv_center" else s.gyromagnetic_ratio_Hz_per_T
-        t = s.interrogation_time_s
-        eta = s.eta if s.eta is not None else math.exp(-((t / s.t2_star_s) ** s.stretch_exponent))
-        nodes.append(Node(n.name, tuple(n.position_m), n.qubits, rad_per_T(gamma, t), eta, tuple(n.axes)))
-    links = tuple(Link(names.index(ln.nodes[0]), names.index(ln.nodes[1]), ln.efficiency, ln.depolarizing_p)
-                  for ln in cfg.links)
-    sources = []
-    for s in cfg.sources:
-        if s.kind == "node_field":
-            sources.append(Source("node_field", s.value_T, s.name, node=names.index(s.node), axis=s.axis))
-        elif s.kind == "magnetic_dipole":
-            sources.append(Source("magnetic_dipole", s.moment_Am2, s.name, position_m=s.position_m,
-                                  direction=s.direction))
-        else:
-            sources.append(Source("current_dipole", s.moment_Am, s.name, position_m=s.position_m,
-                                  direction=s.direction, center_m=s.sphere_center_m))
-    network = Network(tuple(nodes), links, tuple(sources), cfg.common_mode.std_T, cfg.common_mode.correlation,
-                      names.index(cfg.hub) if cfg.hub else 0)
-    w = cfg.weights()
-    label = cfg.estimand.named or ("w . theta" if w is not None else "tr(W Cov)")
-    if w is not None:
-        return network, Estimand(weights=tuple(w), label=label)
-    return network, Estimand(matrix=tuple(map(tuple, cfg.estimand.weight_matrix)), label=label)
 
 
 def _holevo(network: Network, res, estimand: Estimand) -> float | None:
@@ -145,26 +101,6 @@ def aer_network_counts(circuit, params, phis, shots: int, seed: int) -> np.ndarr
     for bits, c in result.get_counts().items():
         counts[int(bits.replace(" ", ""), 2)] += c
     return counts
-
-
-def _sweep(network: Network, estimand: Estimand, best: np.ndarray, efficiencies: list[float], steps: int,
-           learning_rate: float, seed: int, layers: int, batch: int) -> tuple[list[float], list[float], np.ndarray]:
-    """Distributed precision (CFIM and QFIM) re-optimized at every efficiency; rows warm-started."""
-    circuit = network.circuit("distributed", layers)
-    effs = np.asarray(efficiencies, dtype=float)
-    rng = np.random.default_rng(seed)
-    init = np.concatenate([np.tile(best, (len(effs), 1)),
-                           rng.uniform(-np.pi, np.pi, (len(effs), circuit.n_params))])
-    params, final, _ = optimize_rows(network, circuit, estimand, init, np.concatenate([effs, effs]), steps=steps,
-                                     learning_rate=learning_rate, batch=batch)
-    n = len(effs)
-    pick = np.where(final[:n] >= final[n:], np.arange(n), np.arange(n) + n)
-    measured, quantum = [], []
-    for i, t in zip(pick, effs):
-        fq, fc = fisher_matrices(network, circuit, params[i], t, estimand)
-        measured.append(precision(estimand, fc))
-        quantum.append(precision(estimand, fq))
-    return measured, quantum, params[pick]
 
 
 def analyse_network(ctx: AnalysisContext) -> AnalysisResult:
@@ -265,27 +201,8 @@ def analyse_network(ctx: AnalysisContext) -> AnalysisResult:
             warnings.append(f"network {name}: CFIM precision exceeds the QFIM bound (numerical problem)")
     if "distributed" in results and cfg.efficiency_sweep and network.links:
         ctx.report("network: efficiency sweep", 0, 1)
-        meas, quant, sweep_params = _sweep(network, estimand, results["distributed"].params, cfg.efficiency_sweep,
-                                           opt.steps, opt.learning_rate, ctx.seed, opt.layers, opt.restarts)
-        circuit = network.circuit("distributed", opt.layers)
-
-        def value(t, which=1):  # best precision of the sweep's optimized circuits at efficiency t (1: CFIM)
-            return max(precision(estimand, fisher_matrices(network, circuit, p, t, estimand)[which])
-                       for p in sweep_params)
-
-        cross = crossover_efficiency(value, ref, cfg.efficiency_sweep, meas)
-        cross_q = crossover_efficiency(lambda t: value(t, 0), ref_q, cfg.efficiency_sweep, quant)
-        data["sweep"] = {"efficiency": list(cfg.efficiency_sweep), "distributed_measured": meas,
-                         "distributed_quantum": quant, "classical_measured": ref,
-                         "local_measured": results["local"].precision_measured if "local" in results else None,
-                         "crossover_efficiency": cross, "crossover_efficiency_quantum": cross_q,
-                         "meaning": "precision of the estimand per shot vs the efficiency of every link; crossover: "
-                                    "efficiency below which distributed entanglement stops beating classical fusion "
-                                    "with the optimized local measurements (CFIM), or with the best measurement "
-                                    "(QFIM, _quantum); between sweep points the sweep's optimized circuits are "
-                                    "evaluated, so the crossover is an upper bound that is exact at sweep points"}
-        summary.append("  crossover efficiency: " + ("none in the sweep" if cross is None else f"T* = {cross:.3f}")
-                       + " (measured), " + ("none" if cross_q is None else f"{cross_q:.3f}") + " (QFIM)")
+        data["sweep"], line = efficiency_sweep(network, estimand, cfg, results, ctx.seed)
+        summary.append(line)
     plots = {"network_precision_vs_efficiency.png": lambda p: _plot_sweep(data, unit, p)} if "sweep" in data else {}
     if len(network.sources) >= 2:
         plots["network_crb_ellipses.png"] = lambda p: _plot_ellipses(data, network, cfg.shots, p)
