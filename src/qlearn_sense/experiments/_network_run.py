@@ -17,28 +17,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qlearn_sense.config._network import NetworkConfig
 from qlearn_sense.experiments._analysis import AnalysisContext, AnalysisResult, Quantity
 from qlearn_sense.experiments._network_config import network_from_config
 from qlearn_sense.experiments._network_sweep import efficiency_sweep
 from qlearn_sense.fisher import holevo_bound
 from qlearn_sense.network import (
     Estimand,
-    Link,
     Network,
-    Node,
-    Source,
     compile_network,
-    crossover_efficiency,
-    fisher_matrices,
     mle_network,
     normalization,
     optimize_strategy,
-    precision,
-    rad_per_T,
     sample_network_counts,
 )
-from qlearn_sense.physics import NV_GYROMAGNETIC_RATIO_HZ_PER_T
 
 HOLEVO_MAX_DIM = 16
 """Largest Hilbert-space dimension for which the Holevo SDP is solved (cvxpy)."""
