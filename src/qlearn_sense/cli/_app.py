@@ -34,6 +34,13 @@ def _validate_experiment(path: Path) -> None:
 
     cfg = load_config(path)
     validate_physics(cfg, source=str(path))
+    if cfg.protocol.collective_only:
+        from qlearn_sense.config import eta_and_phase
+
+        eta, phase, _ = eta_and_phase(cfg)
+        console.print(f"[green]valid[/]: {path} (collective engine, N = {cfg.protocol.n_spins} spins, "
+                      f"eta = {eta:.4g}, phase = {phase:.4g} rad; local engine only)")
+        return
     from qlearn_sense.backends import check_backend_for_config
 
     reason = check_backend_for_config(cfg.execution.backend, noisy=_config_is_noisy(cfg),
@@ -91,8 +98,13 @@ def run(config: Path = typer.Argument(..., help="YAML experiment config"),
         validate_physics(cfg, source=str(config))
         from qlearn_sense.backends import check_backend_for_config
 
-        reason = check_backend_for_config(backend or cfg.execution.backend, noisy=_config_is_noisy(cfg),
-                                          n_qubits=cfg.protocol.n_qubits)
+        if cfg.protocol.collective_only:
+            reason = None if (backend or "local") == "local" else (
+                f"protocol.n_spins = {cfg.protocol.n_spins} has no register form: only the local collective "
+                "engine applies (use backend 'local', or n_spins <= 12)")
+        else:
+            reason = check_backend_for_config(backend or cfg.execution.backend, noisy=_config_is_noisy(cfg),
+                                              n_qubits=cfg.protocol.n_qubits)
         if reason is not None:
             fail(f"backend {backend or cfg.execution.backend!r}: {reason}")
         from qlearn_sense.experiments import run_experiment

@@ -18,7 +18,9 @@ def _fmt(x, unit: str = "") -> str:
 def summary_table(results: dict) -> Table:
     """The core numbers of a run as a rich table (the model's CRB is labelled as the model's)."""
     f, e, h = results["fisher"], results["estimate"], results.get("honesty", {})
-    t = Table(title=f"{results['name']}  ({results['backend']}, n = {results['n_qubits']}, "
+    size = (f"collective engine, N = {results['n_spins']} spins" if results.get("n_qubits") is None
+            and results.get("n_spins") else f"n = {results['n_qubits']}")
+    t = Table(title=f"{results['name']}  ({results['backend']}, {size}, "
                     f"eta = {results['sensor']['eta']:.4g})", show_header=True)
     t.add_column("quantity")
     t.add_column("value", justify="right")

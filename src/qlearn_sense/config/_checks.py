@@ -112,7 +112,7 @@ def _phase_check(config: ExperimentConfig) -> list[tuple[str, Any, str]]:
     signal, path = _signal(config)
     amplitude = float(signal.amplitude_T)
     phase = amplitude * float(signal.dphi_dA(gamma, t, sequence=sc.sequence))
-    n = config.protocol.n_qubits
+    n = config.protocol.sensors
     window = phase_window_rad(n)
     if abs(phase) < window:
         return []
@@ -121,7 +121,7 @@ def _phase_check(config: ExperimentConfig) -> list[tuple[str, Any, str]]:
     field_max = abs(amplitude) * window / abs(phase)
     return [(path, amplitude,
              f"phase per qubit {phase:.4g} rad at interrogation_time_s = {t:g} s is outside the window "
-             f"|phi| < pi / (2 n) = {window:.4g} rad that the estimator resolves for n = {n} qubits "
+             f"|phi| < pi / (2 n) = {window:.4g} rad that the estimator resolves for n = {n} {_unit(config)} "
              f"(larger phases alias); accepted: |{path.split('.')[-1]}| < {field_max:.3g} T at this time; or a "
              f"shorter sensor.interrogation_time_s <= {t_fit:.3g} s, or an adaptive phase-unwrapping schedule "
              "(the adaptive: section)")]
@@ -181,7 +181,7 @@ def physics_checks(config: ExperimentConfig, *, eta_floor: float = ETA_FLOOR) ->
     Returns:
       ``(field_path, value, accepted)`` triples; empty when the config passes.
     """
-    return _eta_check(config, eta_floor) + _phase_check(config)
+    return _eta_check(config, eta_floor) + _phase_check(config) + _collective_table_check(config)
 
 
 def _gradient_copies(config: ExperimentConfig) -> float:
@@ -202,8 +202,61 @@ def _gradient_copies(config: ExperimentConfig) -> float:
     return 8.0
 
 
+def _unit(config: ExperimentConfig) -> str:
+    return "spins" if config.protocol.engine == "collective" else "qubits"
+
+
+COLLECTIVE_TABLE_LIMIT = 40_000_000
+"""``qlearn_sense.collective.MAX_BLOCK_TABLE``: largest rotated-block table (blocks x (N+1)^2)."""
+
+
+def _collective_blocks(config: ExperimentConfig) -> int:
+    """Total-spin blocks the collective engine keeps (its dephasing flip-count cut, ``flips_needed``)."""
+    from scipy import stats
+
+    n = config.protocol.n_spins
+    eta, _, _ = eta_and_phase(config)
+    p = (1.0 - (eta if eta is not None else 1.0)) / 2.0
+    if p <= 0.0:
+        return 1
+    tail = stats.binom.sf(range(n + 1), n, p)
+    below = [s for s, t in enumerate(tail) if t < 1e-20]
+    return (below[0] if below else n) + 1
+
+
+def _collective_stages(config: ExperimentConfig) -> list[tuple[int, str, str, Any]]:
+    """Collective engine: per state, ``blocks`` factor matrices of (N+1) x blocks complex entries.
+
+    No 4**n density matrix: the dephased state is ``sum_i B_i B_i^dag`` over the kept total-spin
+    blocks (``qlearn_sense.collective``); the optimizer keeps about 8 such states per restart.
+    """
+    n = config.protocol.n_spins
+    blocks = _collective_blocks(config)
+    state = _COMPLEX * blocks * (n + 1) * blocks
+    restarts = config.optimizer.restarts
+    return [(int(restarts * 8 * state), "optimization", "optimizer.restarts", restarts),
+            (_SIM_COPIES * state, "estimation", "protocol.n_spins", n)]
+
+
+def _collective_table_check(config: ExperimentConfig) -> list[tuple[str, Any, str]]:
+    pc = config.protocol
+    if not pc.collective_only:
+        return []
+    rotates = pc.measurement.ansatz != "none" or pc.readout == "jy"
+    blocks = _collective_blocks(config)
+    if not rotates or blocks * (pc.n_spins + 1) ** 2 <= COLLECTIVE_TABLE_LIMIT:
+        return []
+    return [("protocol.measurement.ansatz", pc.measurement.ansatz,
+             f"with n_spins = {pc.n_spins} and this coherence the dephased state spans {blocks} total-spin blocks; "
+             f"rotating every block needs {blocks * (pc.n_spins + 1) ** 2:.3g} entries (limit "
+             f"{COLLECTIVE_TABLE_LIMIT:.3g}); accepted: measurement 'none' with readout 'jz' or 'parity', fewer "
+             "spins, or a shorter interrogation time")]
+
+
 def _stages(config: ExperimentConfig) -> list[tuple[int, str, str, Any]]:
     """``(bytes, stage, field path, value)`` of each stage of a run."""
+    if config.protocol.collective_only:
+        return _collective_stages(config)
     n = config.protocol.n_qubits
     dim = 2**n
     rho = _COMPLEX * dim * dim
@@ -285,8 +338,10 @@ def memory_checks(config: ExperimentConfig) -> list[tuple[str, Any, str]]:
     limit = memory_limit_bytes()
     if need <= limit:
         return []
-    n = config.protocol.n_qubits
+    n = config.protocol.sensors
+    held = ("total-spin block factors of (N+1) x blocks complex128 entries" if config.protocol.collective_only
+            else "4**n complex128 density matrices")
     return [(path, value,
              f"the run needs about {need:.3g} bytes ({need / 2**30:.4g} GiB in its {stage} stage, which holds "
-             f"4**n complex128 density matrices per item, n = {n}), above the limit of {limit / 2**30:.4g} GiB; "
+             f"{held} per item, n = {n}), above the limit of {limit / 2**30:.4g} GiB; "
              f"accepted: fewer items or qubits, or raise the limit with {MEMORY_LIMIT_ENV}")]

@@ -30,6 +30,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 MAX_QUBITS = 12
 PREPARATION_NAMES = ("ramsey", "product", "ghz", "hea", "oat")
 MEASUREMENT_NAMES = ("none", "local", "hea", "ghz_parity")
+COLLECTIVE_PREPARATION_NAMES = ("css", "ghz", "oat", "tact")
+"""Collective preparations (``qlearn_sense.collective.COLLECTIVE_PREPARATIONS``; a test keeps them equal)."""
+COLLECTIVE_MEASUREMENT_NAMES = ("none", "rotation", "oat")
+"""Collective measurement ansatze (``qlearn_sense.collective.COLLECTIVE_MEASUREMENTS``)."""
+MAX_COLLECTIVE_SPINS = 1000
 OPTIMIZER_NAMES = ("adam", "adamw", "sgd", "rmsprop", "adabelief")
 MAX_SEED = 2**63
 """Seeds lie in ``[0, MAX_SEED)`` (numpy ``SeedSequence`` entropy, JAX keys)."""
@@ -298,21 +303,76 @@ class AnsatzConfig(_Model):
 
 
 class ProtocolConfig(_Model):
-    """The circuit: number of sensor qubits, preparation and measurement ansatze."""
+    """The circuit: engine, number of sensor qubits or spins, preparation and measurement ansatze.
 
-    n_qubits: Annotated[Int, Field(ge=1, le=MAX_QUBITS)]
+    ``engine: register`` (default): ``n_qubits`` qubits (1..12) simulated exactly as a
+    density matrix, ansatze from :data:`PREPARATION_NAMES` / :data:`MEASUREMENT_NAMES`.
+    ``engine: collective``: ``n_spins`` spin-1/2 sensors (2..1000) in permutation-symmetric
+    states (``qlearn_sense.collective``), ansatze from :data:`COLLECTIVE_PREPARATION_NAMES` /
+    :data:`COLLECTIVE_MEASUREMENT_NAMES` and a collective ``readout`` (jz, jy, parity). For
+    ``n_spins <= 12`` (and any preparation but ``tact``) the collective protocol is compiled to
+    the register (``n_qubits`` is set to ``n_spins``) and runs on every backend; beyond that
+    only the local collective engine applies.
+    """
+
+    engine: Literal["register", "collective"] = "register"
+    n_qubits: Annotated[Int, Field(ge=1, le=MAX_QUBITS)] | None = None
+    n_spins: Annotated[Int, Field(ge=2, le=MAX_COLLECTIVE_SPINS)] | None = None
+    readout: Literal["jz", "jy", "parity"] | None = None
     preparation: AnsatzConfig = AnsatzConfig(ansatz="hea", layers=2)
     measurement: AnsatzConfig = AnsatzConfig(ansatz="local", layers=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _register_view(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("engine") != "collective":
+            return data
+        data = dict(data)
+        data.setdefault("preparation", {"ansatz": "oat", "layers": 1})
+        data.setdefault("measurement", {"ansatz": "rotation", "layers": 0})
+        n, prep = data.get("n_spins"), data.get("preparation")
+        prep_name = prep.get("ansatz") if isinstance(prep, dict) else getattr(prep, "ansatz", None)
+        if (data.get("n_qubits") is None and isinstance(n, int) and not isinstance(n, bool)
+                and 2 <= n <= MAX_QUBITS and prep_name != "tact"):
+            data["n_qubits"] = n  # compiled to the register: every backend runs it
+        return data
+
     @model_validator(mode="after")
     def _names(self) -> "ProtocolConfig":
-        if self.preparation.ansatz not in PREPARATION_NAMES:
-            raise ValueError(f"preparation.ansatz = {short_repr(self.preparation.ansatz)}; "
-                             f"accepted: {', '.join(PREPARATION_NAMES)}")
-        if self.measurement.ansatz not in MEASUREMENT_NAMES:
-            raise ValueError(f"measurement.ansatz = {short_repr(self.measurement.ansatz)}; "
-                             f"accepted: {', '.join(MEASUREMENT_NAMES)}")
+        if self.engine == "collective":
+            if self.n_spins is None:
+                raise FieldError("n_spins", None, f"protocol.engine = 'collective' needs n_spins; accepted: "
+                                 f"2..{MAX_COLLECTIVE_SPINS}")
+            if self.n_qubits is not None and self.n_qubits != self.n_spins:
+                raise FieldError("n_qubits", self.n_qubits, f"with engine 'collective' leave n_qubits out (it "
+                                 f"is n_spins = {self.n_spins} when the register can run the protocol)")
+            names = (("preparation", self.preparation.ansatz, COLLECTIVE_PREPARATION_NAMES),
+                     ("measurement", self.measurement.ansatz, COLLECTIVE_MEASUREMENT_NAMES))
+        else:
+            if self.n_qubits is None:
+                raise FieldError("n_qubits", None, f"required for engine 'register'; accepted: 1..{MAX_QUBITS} "
+                                 "(or engine: collective with n_spins up to 1000)")
+            for name in ("n_spins", "readout"):
+                if getattr(self, name) is not None:
+                    raise FieldError(name, getattr(self, name), "only for engine 'collective'; accepted: "
+                                     "leave it out, or set engine: collective")
+            names = (("preparation", self.preparation.ansatz, PREPARATION_NAMES),
+                     ("measurement", self.measurement.ansatz, MEASUREMENT_NAMES))
+        for field, value, accepted in names:
+            if value not in accepted:
+                raise FieldError(f"{field}.ansatz", value, f"accepted for engine '{self.engine}': "
+                                 f"{', '.join(accepted)}")
         return self
+
+    @property
+    def sensors(self) -> int:
+        """Number of sensor qubits (register) or spins (collective)."""
+        return self.n_spins if self.engine == "collective" else self.n_qubits
+
+    @property
+    def collective_only(self) -> bool:
+        """True when only the local collective engine can run the protocol (no register form)."""
+        return self.n_qubits is None
 
 
 class OptimizerConfig(_Model):
@@ -410,6 +470,9 @@ class ExperimentConfig(_Model):
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", self.name):
             raise FieldError("name", self.name, "accepted: 1-80 letters, digits, '_', '-', '.'")
         n = self.protocol.n_qubits
+        if self.protocol.collective_only:
+            self._collective_only_checks()
+            return self
         if self.sensor.qubits is not None and len(self.sensor.qubits) != n:
             raise ValueError(
                 f"sensor.qubits has {len(self.sensor.qubits)} entries; protocol.n_qubits = {n}")
@@ -420,6 +483,22 @@ class ExperimentConfig(_Model):
                                      f"a Pauli label has one character per qubit; accepted: length "
                                      f"protocol.n_qubits = {n}")
         return self
+
+    def _collective_only_checks(self) -> None:
+        why = (f"protocol.n_spins = {self.protocol.n_spins} with preparation "
+               f"'{self.protocol.preparation.ansatz}' has no register form: only the local collective engine "
+               "applies")
+        for section in ("shadows", "detection", "ensemble", "network", "adaptive"):
+            if getattr(self, section) is not None:
+                raise FieldError(section, "(section)", f"{why}, which runs the estimation only; accepted: leave "
+                                 f"'{section}' out, or n_spins <= {MAX_QUBITS} (not 'tact') for the register "
+                                 "pipeline")
+        if self.execution.backend != "local":
+            raise FieldError("execution.backend", self.execution.backend,
+                             f"{why}; accepted: 'local', or n_spins <= {MAX_QUBITS} for circuit backends")
+        if self.sensor.from_backend is not None or self.sensor.qubits is not None:
+            raise FieldError("sensor.from_backend", self.sensor.from_backend,
+                             f"{why}; accepted: a physical sensor model (leave from_backend and qubits out)")
 
 
 # The engines' sections live in their own modules (they import this one's base types).

@@ -129,14 +129,25 @@ def load_library_circuit(path: str | Path):
     return from_qasm3(Path(path).read_text(encoding="utf-8"))
 
 
+def _collective_only(data: dict) -> bool:
+    """A ``protocol.engine: collective`` config without register form (no circuit to store)."""
+    prot = data.get("protocol") or {}
+    if not isinstance(prot, dict) or prot.get("engine") != "collective":
+        return False
+    prep = (prot.get("preparation") or {}).get("ansatz") if isinstance(prot.get("preparation"), dict) else None
+    n = prot.get("n_spins")
+    return not isinstance(n, int) or n > 12 or prep == "tact"
+
+
 def shipped_experiment_configs(configs_dir: str | Path) -> list[Path]:
-    """The experiment configs (not sweep configs) among ``configs_dir/*.yaml``, sorted."""
+    """The experiment configs with a circuit form (not sweep configs, not collective-engine-only ones)
+    among ``configs_dir/*.yaml``, sorted."""
     import yaml
 
     out = []
     for p in sorted(Path(configs_dir).glob("*.yaml")):
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "grid" not in data and "base" not in data:
+        if isinstance(data, dict) and "grid" not in data and "base" not in data and not _collective_only(data):
             out.append(p)
     return out
 

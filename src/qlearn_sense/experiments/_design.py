@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from qlearn_sense.config import ExperimentConfig
 from qlearn_sense.physics import (
     NV_GYROMAGNETIC_RATIO_HZ_PER_T,
@@ -81,8 +83,78 @@ def make_design(config: ExperimentConfig, *, noise: Noise | None = None,
       DesignError: the sequence cancels the signal (e.g. a Hahn echo on a static
         field), or ``from_backend`` is set and no ``noise`` was given.
     """
-    sc = config.sensor
+    if config.protocol.collective_only:
+        raise DesignError(f"protocol.n_spins = {config.protocol.n_spins}: no register form; the collective "
+                          "engine runs it (qlearn_sense.experiments.run_collective_experiment)")
     n = config.protocol.n_qubits
+    sensor, noise, signal, gamma, t, dphi_dA = design_physics(config, n, noise=noise)
+    if protocol_override is None and config.protocol.engine == "collective":
+        protocol = collective_register_protocol(config, noise)
+    else:
+        prep, meas = protocol_override or (config.protocol.preparation.ansatz, config.protocol.measurement.ansatz)
+        protocol = build_protocol(n, prep, meas, prep_layers=config.protocol.preparation.layers,
+                                  meas_layers=config.protocol.measurement.layers, noise=noise,
+                                  name=f"{config.name}-{prep}-{meas}")
+    amplitude = float(signal.amplitude_T)
+    return Design(config=config, sensor=sensor, signal=signal, gyromagnetic_ratio_Hz_per_T=gamma,
+                  interrogation_time_s=t, shot_time_s=t + config.sensor.overhead_time_s, dphi_dA=float(dphi_dA),
+                  amplitude_T=amplitude, phase_rad=amplitude * float(dphi_dA), noise=noise, protocol=protocol)
+
+
+def collective_spec(config: ExperimentConfig, eta: float, readout: str | None = None):
+    """The :class:`qlearn_sense.collective.CollectiveSpec` of a ``protocol.engine: collective`` config.
+
+    Args:
+      config: validated config with ``protocol.engine = "collective"``.
+      eta: coherence factor per spin during the interrogation, in (0, 1].
+      readout: override of ``protocol.readout`` (default: the config's, else "jz").
+    """
+    from qlearn_sense.collective import CollectiveSpec
+
+    pc = config.protocol
+    return CollectiveSpec(pc.n_spins, pc.preparation.ansatz, pc.measurement.ansatz, pc.preparation.layers,
+                          pc.measurement.layers, readout or pc.readout or "jz", eta=float(eta))
+
+
+def collective_register_protocol(config: ExperimentConfig, noise: Noise) -> Protocol:
+    """A collective protocol (n_spins <= 12) compiled to the register, with the design's full noise.
+
+    The gates come from :func:`qlearn_sense.collective.to_register_protocol` (global rotations on
+    every qubit, one-axis twisting as RZZ on every pair); the noise is the design's (dephasing, T1,
+    readout errors), so the register engine computes the same physics exactly and every backend
+    runs it. The register reads every qubit: its outcomes refine the collective readout (J_z counts
+    are sums of them), so its CFI is at least the collective readout's.
+
+    Raises:
+      DesignError: the preparation has no register form ('tact').
+    """
+    from dataclasses import replace
+
+    from qlearn_sense.collective import to_register_protocol
+
+    spec = collective_spec(config, float(np.mean(noise.eta)))
+    try:
+        protocol = to_register_protocol(spec)
+    except ValueError as exc:
+        raise DesignError(f"protocol.preparation.ansatz = {spec.preparation!r}: {exc}") from None
+    return replace(protocol, noise=noise, name=f"{config.name}-collective-{spec.preparation}-{spec.measurement}")
+
+
+def design_physics(config: ExperimentConfig, n: int, *, noise: Noise | None = None):
+    """Sensor model, noise, signal and phase per tesla of a config (shared by both engines).
+
+    Args:
+      config: validated config.
+      n: qubits or spins the noise covers.
+      noise: calibrated noise to use instead of the sensor model's.
+
+    Returns:
+      ``(sensor, noise, signal, gamma_Hz_per_T, interrogation_time_s, dphi_dA_rad_per_T)``.
+
+    Raises:
+      DesignError: see :func:`make_design`.
+    """
+    sc = config.sensor
     t = sc.interrogation_time_s
     gamma = sc.gyromagnetic_ratio_Hz_per_T or NV_GYROMAGNETIC_RATIO_HZ_PER_T
     sensor = None
@@ -103,11 +175,4 @@ def make_design(config: ExperimentConfig, *, noise: Noise | None = None,
         raise DesignError(
             f"sensor.sequence = {sc.sequence!r} cancels the {config.signal.kind} signal "
             "(zero phase per tesla); use 'ramsey' for static fields or match the echo to the rhythm")
-    prep, meas = protocol_override or (config.protocol.preparation.ansatz, config.protocol.measurement.ansatz)
-    protocol = build_protocol(n, prep, meas, prep_layers=config.protocol.preparation.layers,
-                              meas_layers=config.protocol.measurement.layers, noise=noise,
-                              name=f"{config.name}-{prep}-{meas}")
-    amplitude = float(signal.amplitude_T)
-    return Design(config=config, sensor=sensor, signal=signal, gyromagnetic_ratio_Hz_per_T=gamma,
-                  interrogation_time_s=t, shot_time_s=t + sc.overhead_time_s, dphi_dA=float(dphi_dA),
-                  amplitude_T=amplitude, phase_rad=amplitude * float(dphi_dA), noise=noise, protocol=protocol)
+    return sensor, noise, signal, gamma, t, dphi_dA

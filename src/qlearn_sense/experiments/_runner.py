@@ -203,6 +203,10 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
                    force: bool = False) -> RunOutcome:
     """Run one experiment end to end and write its run folder.
 
+    A ``protocol.engine: collective`` config without register form (``n_spins > 12`` or the
+    'tact' preparation) runs on the local collective engine
+    (:func:`~qlearn_sense.experiments._collective_main.run_collective_experiment`).
+
     Folder ``<out_root>/<config.name>/<run_id>/``: ``config.yaml`` (validated,
     defaults filled), ``results.json``, ``state.json`` (optimized parameters),
     ``counts.npy``, ``optimized_circuit.qasm`` (OpenQASM 3, ``phi`` as input),
@@ -237,6 +241,11 @@ def run_experiment(config: ExperimentConfig, *, backend: str | None = None, out_
     """
     from qlearn_sense.experiments._hardware import device_record, noise_state, submit_run
 
+    if config.protocol.collective_only and design is None:  # no register form: the collective engine runs it
+        from qlearn_sense.experiments._collective_main import run_collective_experiment
+
+        return run_collective_experiment(config, backend=backend, out_root=out_root, run_id=run_id,
+                                         progress=progress, force=force)
     backend_name = backend or config.execution.backend
     be = get_backend(backend_name).configure(**backend_options(config))
     prepared = prepare_design(design or make_design(config, noise=backend_noise(config)))
