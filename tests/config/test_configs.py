@@ -83,7 +83,7 @@ def test_seed_is_required_and_names_are_checked():
     del data["seed"]
     with pytest.raises(ConfigError, match="seed"):
         config_from_dict(data)
-    with pytest.raises(ConfigError, match="accepted: ramsey"):
+    with pytest.raises(ConfigError, match="accepted for engine .register.: ramsey"):
         config_from_dict(_with("protocol.preparation", {"ansatz": "bogus"}))
     with pytest.raises(ConfigError, match="name"):
         config_from_dict(_with("name", "has space"))
