@@ -1,4 +1,4 @@
-// config: configs/adaptive_ramsey.yaml sha256:f8f247b07a2b70a8
+// config: configs/adaptive_ramsey.yaml sha256:363a8870b8a09bc9
 // objective: cfi = 0.3216890025 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 1, "preparation": "ramsey", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.6065306597126334], "gamma": [0.0], "p01": [0.020000000000000018], "p10": [0.020000000000000018]}}

@@ -37,7 +37,7 @@ def test_rounds_recorded_and_resumed_without_resubmitting(fake_service, ledger_p
     resumed = run_adaptive_rounds(get_backend("ibm:ibm_fez"), **_kwargs(run_dir, 3))
     assert resumed.complete and fake_service.submit_calls == 3  # round 1 recovered from its tag, round 2 new
     rows = JobLedger(ledger_path).for_run(run_dir)
-    assert sorted(r.pub for r in rows) == [0, 1, 2]
+    assert sorted(r.pub for r in rows) == [1000, 1001, 1002]  # ADAPTIVE_PUB_OFFSET + r
     assert all(r.status == "DONE" and r.job_id for r in rows)
     assert len({r.job_id for r in rows}) == 3 == len(fake_service.jobs_by_id)
     assert [r["job_id"] for r in resumed.rounds] == [r.job_id for r in sorted(rows, key=lambda r: r.pub)]

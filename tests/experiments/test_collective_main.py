@@ -178,3 +178,27 @@ def test_cli_run_refuses_a_backend_for_collective_only(tmp_path):
     assert r.exit_code != 0 and "only the local collective" in r.output
     r = CliRunner().invoke(app, ["validate", str(path)])
     assert r.exit_code == 0 and "collective engine, N = 40" in r.output
+
+
+@pytest.mark.parametrize("readout", ["jz", "parity"])
+def test_collective_engine_with_t1_and_readout_errors_matches_register(readout):
+    """The local collective path (T1 exact in the blocks, readout confusion) against the register engine."""
+    import jax.numpy as jnp
+
+    from qlearn_sense.collective import register_to_collective_probs
+    from qlearn_sense.experiments import make_design
+    from qlearn_sense.experiments._collective_main import collective_run
+    from qlearn_sense.protocol import compile_jax
+
+    d = _cfg({"engine": "collective", "n_spins": 4, "readout": readout})
+    d["sensor"].update({"t1_s": 5.0e-6, "readout_fidelity": 0.9})
+    cfg = config_from_dict(d)
+    run = collective_run(cfg)
+    assert run.gamma > 0.1 and run.p01 > 0
+    design = make_design(cfg)
+    jp = compile_jax(design.protocol)
+    theta = np.random.default_rng(2).uniform(-np.pi, np.pi, design.protocol.n_params)
+    for phi in (0.0, 0.2):
+        reg = register_to_collective_probs(np.asarray(jp.probs(jnp.asarray(theta), phi)), 4, readout)
+        np.testing.assert_allclose(np.asarray(run.probs(theta, phi)), reg, atol=1e-9)
+    assert float(run.qfi(theta)) == pytest.approx(float(jp.qfi(jnp.asarray(theta))), rel=1e-8)

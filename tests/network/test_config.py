@@ -56,12 +56,16 @@ def test_other_errors_name_their_field():
     assert "network.hub" in _error(hub="zz")
 
 
-def test_ensemble_node_not_implemented():
+def test_ensemble_nodes_build_as_sensing_only_nodes():
     cfg = network_config(tiny_network(nodes=[{"name": "a", "position_m": [0, 0, 0], "qubits": 1},
-                                             {"name": "b", "position_m": [1, 0, 0], "qubits": 1,
-                                              "kind": "nv_ensemble"}]))
-    with pytest.raises(NotImplementedError, match=r"network.nodes\[1\].kind"):
-        network_from_config(cfg.network, cfg.sensor)
+                                             {"name": "b", "position_m": [1, 0, 0], "qubits": 1},
+                                             {"name": "nv", "position_m": [2, 0, 0], "kind": "nv_ensemble",
+                                              "n_spins": 1e6, "a0": 0.03, "a1": 0.021, "delta_ms": 2}]))
+    net, _ = network_from_config(cfg.network, cfg.sensor)
+    nv = net.nodes[2]
+    assert nv.kind == "nv_ensemble" and nv.n_qubits == 0 and net.n_qubits == 2
+    assert nv.rad_per_T == pytest.approx(2 * net.nodes[0].rad_per_T)  # double quantum: twice the phase
+    assert nv.phase_fisher == pytest.approx(1e6 / 35.50**2, rel=1e-3)  # N eta^2 / sigma_R^2, eta = 1 (REFERENCES)
 
 
 def test_shipped_configs_validate_and_build():

@@ -9,7 +9,8 @@ Pure JAX/numpy with explicit PRNG keys. A likelihood is
   (exact one-parameter grid).
 - Likelihoods: :class:`RamseyModel` (closed form with decoherence and readout
   noise), :func:`protocol_outcome_probs` (any compiled protocol's ``probs(theta, phi)``).
-- Policies: :func:`particle_guess_policy` (Wiebe et al. 2014), :func:`greedy_eig_policy`,
+- Policies: :func:`particle_guess_policy` (Wiebe et al. 2014), :func:`sigma_heuristic_policy`
+  (t = c / posterior sd, alternating quadrature readout: Heisenberg scaling), :func:`greedy_eig_policy`,
   :func:`fixed_policy`, and robust phase estimation :func:`rpe_schedule` /
   :func:`rpe_simulate` (Kimmel, Low, Yoder 2015); :func:`coherence_cap_s`.
 - Loop and real time: :func:`simulate_trials`, :func:`make_realtime_step`, :func:`measure_latency`.
@@ -17,6 +18,7 @@ Pure JAX/numpy with explicit PRNG keys. A likelihood is
   :func:`detection_decision`.
 """
 
+from qlearn_sense.adaptive._evr import evr_candidates, evr_policy, expected_posterior_variance
 from qlearn_sense.adaptive._grid import (
     GridState,
     grid_credible_interval,
@@ -43,6 +45,7 @@ from qlearn_sense.adaptive._loop import (
 )
 from qlearn_sense.adaptive._policies import (
     POLICIES,
+    READOUT_PHASES,
     Policy,
     candidate_settings,
     coherence_cap_s,
@@ -50,6 +53,7 @@ from qlearn_sense.adaptive._policies import (
     fixed_policy,
     greedy_eig_policy,
     particle_guess_policy,
+    sigma_heuristic_policy,
 )
 from qlearn_sense.adaptive._rpe import (
     RPERun,
@@ -88,7 +92,11 @@ from qlearn_sense.adaptive._tracking import (
 )
 
 __all__ = [
+    "evr_candidates",
+    "evr_policy",
+    "expected_posterior_variance",
     "POLICIES",
+    "READOUT_PHASES",
     "SETTING_SIZE",
     "GridState",
     "Latency",
@@ -128,6 +136,7 @@ __all__ = [
     "resample_if_needed",
     "reweight",
     "shot_sequence",
+    "sigma_heuristic_policy",
     "rpe_estimate",
     "rpe_schedule",
     "rpe_simulate",

@@ -59,6 +59,21 @@ class RamseyModel(NamedTuple):
     contrast_column: int = -1
 
 
+_TWO_PI_HI = 6.283185307179586  # 2 pi = HI + LO (Cody-Waite split, float64)
+_TWO_PI_LO = 2.4492935982947064e-16
+
+
+def _reduce_2pi(a: Array) -> Array:
+    """``a`` minus the nearest multiple of 2 pi, elementwise (Cody-Waite, two-constant reduction).
+
+    The long interrogation times of Heisenberg-limited learning give phases of 1e3 to 1e9 rad,
+    for which XLA's CPU cosine takes its slow large-argument path (3 to 5x the cost of the whole
+    update); the result agrees with the unreduced cosine to a few ulp of ``a``.
+    """
+    k = jnp.round(a * (1.0 / (2 * jnp.pi)))
+    return (a - k * _TWO_PI_HI) - k * _TWO_PI_LO
+
+
 def ramsey_p0(model: RamseyModel, x: Array, setting: Array) -> Array:
     """Probability of reading 0, shape (P,), for particles ``x`` (P, D) and one setting (3,).
 
@@ -69,8 +84,8 @@ def ramsey_p0(model: RamseyModel, x: Array, setting: Array) -> Array:
     t2 = x[:, model.t2_column] if model.t2_column >= 0 else model.t2_s
     c = x[:, model.contrast_column] if model.contrast_column >= 0 else model.contrast
     eta = jnp.exp(-((t / jnp.maximum(t2, 1e-300)) ** model.stretch_exponent))
-    q = 0.5 * (1.0 + c * eta * jnp.cos(model.n_qubits * 2 * jnp.pi * model.gyromagnetic_ratio_Hz_per_T
-                                          * field * t - theta))
+    phase = _reduce_2pi(model.n_qubits * 2 * jnp.pi * model.gyromagnetic_ratio_Hz_per_T * field * t)
+    q = 0.5 * (1.0 + c * eta * jnp.cos(phase - theta))
     return (1.0 - model.p01) * q + model.p10 * (1.0 - q)
 
 

@@ -1,8 +1,9 @@
-"""The adaptive loop: seeded simulated trials (jit + vmap + scan) and the real-time step.
+"""The adaptive loop: seeded simulated trials (jit + scan over experiments, map or vmap over trials)
+and the real-time step.
 
 One experiment = choose a setting from the posterior, draw the outcome from
 the true parameters, update. :func:`simulate_trials` runs N independent
-trials in one compiled program; :func:`make_realtime_step` gives the jitted
+trials in one compiled program per batch (batches dispatched from worker threads); :func:`make_realtime_step` gives the jitted
 per-shot step (update, resample when needed, next setting) whose latency
 :func:`measure_latency` reports.
 """
@@ -10,7 +11,9 @@ per-shot step (update, resample when needed, next setting) whose latency
 from __future__ import annotations
 
 import functools
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, NamedTuple
 
 from qlearn_sense import _jax  # noqa: F401
@@ -24,8 +27,6 @@ from qlearn_sense.adaptive._smc import (
     SMCOptions,
     SMCState,
     credible_interval,
-    posterior_cov,
-    posterior_mean,
     smc_update,
 )
 
@@ -71,48 +72,76 @@ def _prior(key: Array, lower: Array, upper: Array, n: int) -> SMCState:
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_trials(likelihood: OutcomeProbs, policy: Policy, opts: SMCOptions, p: int, e: int):
-    """One jitted, vmapped trial runner per (likelihood, policy, options, P, E): compiled once, reused."""
+def _compiled_trials(likelihood: OutcomeProbs, policy: Policy, opts: SMCOptions, p: int, e: int, vectorize: bool):
+    """One compiled trial runner per (likelihood, policy, options, P, E, vectorize): compiled once, reused.
+
+    ``vectorize=False`` (default of :func:`simulate_trials`) runs the trials of a batch one after
+    the other (``lax.map``) with the Liu-West resampling under ``lax.cond``, so a trial pays for
+    resampling only when its ESS is low (about one update in ten); ``vectorize=True`` vmaps
+    the trials, which turns the ``cond`` into a select that resamples every trial at every
+    update (slower on CPU; kept for accelerators, where width is free).
+    """
+    sim_opts = opts._replace(fixed_latency=vectorize)  # the trial loop's cost may depend on the data
 
     def trial(k: Array, x_true: Array, lower: Array, upper: Array):
-        k0, k1 = jax.random.split(k)
+        k0, k1, k2 = jax.random.split(k, 3)
+        # every experiment's randomness drawn up front (two kernels per trial, none per experiment)
+        keys = jax.random.split(k1, (e, 2))
+        u_out = jax.random.uniform(k2, (e,), dtype=jnp.float64)
 
-        def body(state, kk):
-            ka, kb, kc = jax.random.split(kk, 3)
-            s = policy(state, ka)
+        def body(state, inp):
+            kk, u = inp
+            s = policy(state, kk[0])
             pr = likelihood(x_true[None, :], s)[0]
-            y = jax.random.categorical(kb, jnp.log(jnp.maximum(pr, 1e-300)))
-            state = smc_update(likelihood, state, y, s, kc, opts)
-            return state, (posterior_mean(state)[0], jnp.sqrt(jnp.maximum(posterior_cov(state)[0, 0], 0.0)), s[0])
+            c = jnp.cumsum(pr)
+            y = jnp.minimum(jnp.sum(c < u * c[-1]), pr.shape[0] - 1)  # outcome by inverse CDF
+            state = smc_update(likelihood, state, y, s, kk[1], sim_opts)
+            w = jnp.exp(state.log_weights)
+            x0 = state.particles[:, 0]
+            m = jnp.sum(w * x0)
+            return state, (m, jnp.sqrt(jnp.maximum(jnp.sum(w * (x0 - m) ** 2), 0.0)), s[0])
 
-        final, (m, sd, t) = jax.lax.scan(body, _prior(k0, lower, upper, p), jax.random.split(k1, e))
+        final, (m, sd, t) = jax.lax.scan(body, _prior(k0, lower, upper, p), (keys, u_out))
         w = jnp.exp(final.log_weights)
         return m, sd, t, credible_interval(final, 0.95), 1.0 / jnp.sum(w * w), final.n_resamples
 
-    return jax.jit(jax.vmap(trial, in_axes=(0, 0, None, None)))
+    if vectorize:
+        return jax.jit(jax.vmap(trial, in_axes=(0, 0, None, None)))
+    return jax.jit(lambda keys, truth, lower, upper: jax.lax.map(
+        lambda a: trial(a[0], a[1], lower, upper), (keys, truth)))
 
 
 def simulate_trials(key: Array, likelihood: OutcomeProbs, policy: Policy, truth, lower, upper, *,
                     n_particles: int, n_experiments: int, options: SMCOptions | None = None,
-                    batch: int | None = None) -> TrialRun:
+                    batch: int | None = None, vectorize: bool = False, workers: int | None = None) -> TrialRun:
     """Simulate N seeded adaptive trials (one per row of ``truth``), every shot adapted.
 
+    The whole trial loop (policy, simulated outcome, update, resampling) is one compiled
+    program per batch of trials (``lax.scan`` over experiments inside ``lax.map`` or ``vmap``
+    over trials): no host round trip per experiment. Batches are dispatched from ``workers``
+    threads (XLA releases the GIL), so on a 2-core machine two batches run at once.
+
     Args:
-      key: PRNG key (trial i uses ``fold_in(key, i)``: results do not depend on ``batch``).
+      key: PRNG key (trial i uses ``fold_in(key, i)``: results do not depend on ``batch``,
+        ``vectorize`` or ``workers``).
       likelihood: :data:`OutcomeProbs` (also generates the outcomes from the truth).
       policy: :data:`Policy`.
       truth: true parameters, shape (N, D), SI units per column.
       lower, upper: prior box, shape (D,).
       n_particles: P >= 2.
       n_experiments: E >= 1.
-      options: :class:`SMCOptions` (its bounds default to the prior box).
-      batch: trials per compiled call (default: about 4e6 / P).
+      options: :class:`SMCOptions` (its bounds default to the prior box; ``fixed_latency`` is
+        ignored here: see ``vectorize``).
+      batch: trials per compiled call (default: N split evenly over the workers, at most about 4e6 / P).
+      vectorize: vmap the trials of a batch (resampling computed for every trial at every update)
+        instead of running them one after the other with a conditional resampling.
+      workers: threads dispatching batches (default: the number of CPUs, at most 4).
 
     Returns:
       :class:`TrialRun`.
 
     Raises:
-      ValueError: P < 2, E < 1, or truth not of shape (N, D).
+      ValueError: P < 2, E < 1, workers < 1, or truth not of shape (N, D).
     """
     lower = jnp.atleast_1d(jnp.asarray(lower, dtype=jnp.float64))
     upper = jnp.atleast_1d(jnp.asarray(upper, dtype=jnp.float64))
@@ -120,21 +149,32 @@ def simulate_trials(key: Array, likelihood: OutcomeProbs, policy: Policy, truth,
     if int(n_particles) < 2 or int(n_experiments) < 1:
         raise ValueError(f"n_particles = {n_particles}, n_experiments = {n_experiments}; "
                          "accepted: n_particles >= 2, n_experiments >= 1")
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers = {workers}; accepted: >= 1 or None")
     if truth.shape[1] != lower.shape[0]:
         raise ValueError(f"truth has shape {truth.shape}; expected (N, {lower.shape[0]})")
     opts = options or SMCOptions()
     if opts.lower == SMCOptions().lower:
         opts = opts._replace(lower=tuple(np.asarray(lower).tolist()), upper=tuple(np.asarray(upper).tolist()))
     p, e = int(n_particles), int(n_experiments)
-    run = _compiled_trials(likelihood, policy, opts, p, e)
+    run = _compiled_trials(likelihood, policy, opts._replace(fixed_latency=True), p, e, bool(vectorize))
     n = truth.shape[0]
-    bs = min(n, batch or max(1, int(4e6 // p)))
-    outs = []
-    for i0 in range(0, n, bs):  # every call has bs trials (the last one padded), so one compilation
+    nw = int(workers) if workers is not None else max(1, min(4, os.cpu_count() or 1))
+    bs = min(n, batch or min(max(1, int(4e6 // p)), -(-n // nw)))
+    starts = list(range(0, n, bs))
+    keys_all = np.asarray(jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(starts) * bs)))
+    truth_dev = jnp.asarray(truth)
+
+    def one(i0):  # every call has bs trials (the last one padded), so one compilation
         idx = np.minimum(np.arange(i0, i0 + bs), n - 1)
-        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(i0, i0 + bs))
-        res = run(keys, jnp.asarray(truth[idx]), lower, upper)
-        outs.append([np.asarray(a)[: min(bs, n - i0)] for a in res])
+        res = run(keys_all[i0:i0 + bs], truth_dev[idx], lower, upper)
+        return [np.asarray(a)[: min(bs, n - i0)] for a in res]
+
+    if nw > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=nw) as pool:
+            outs = list(pool.map(one, starts))
+    else:
+        outs = [one(i0) for i0 in starts]
     cat = [np.concatenate([o[j] for o in outs]) for j in range(6)]
     return TrialRun(truth, cat[0], cat[1], cat[2], cat[3], cat[4], cat[5])
 
@@ -190,12 +230,15 @@ def measure_latency(step, state: SMCState, setting: Array, key: Array, *, n_call
     if int(n_calls) < 1:
         raise ValueError(f"n_calls = {n_calls}; accepted: >= 1")
     outcome_fn = outcome_fn or (lambda i: i % 2)
-    keys = jax.random.split(key, warmup + n_calls)
+    # per-call keys split into a list before the clock starts: indexing a device array inside the
+    # timed region is an eager dispatch (~0.1 ms) that would be timed as part of the update
+    keys = list(jax.random.split(key, warmup + n_calls))
     samples = []
     for i in range(warmup + n_calls):
         y = jnp.asarray(outcome_fn(i))
+        k = keys[i]
         t0 = time.perf_counter()
-        state, setting = step(state, y, setting, keys[i])
+        state, setting = step(state, y, setting, k)
         jax.block_until_ready(setting)
         dt = time.perf_counter() - t0
         if i >= warmup:

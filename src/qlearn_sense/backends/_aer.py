@@ -16,8 +16,10 @@ from qlearn_sense.backends._base import (
     AbstractBackend,
     AbstractDeviceBackend,
     BackendError,
+    CircuitsResult,
     SampleResult,
     _check_batch,
+    check_shots,
 )
 from qlearn_sense.backends._compile import (
     Compiled,
@@ -197,6 +199,30 @@ class AerDeviceBackend(AbstractDeviceBackend):
                                       "optimization_level": comp.options.optimization_level,
                                       "seed_transpiler": comp.options.seed_transpiler,
                                       "seconds": time.perf_counter() - t0})
+
+    def run_circuits(self, circuits: list, shots: int, *, seed: int) -> CircuitsResult:
+        """See :meth:`AbstractDeviceBackend.run_circuits`.
+
+        Each circuit is transpiled to the device's ISA, compacted onto the
+        physical qubits it uses and sampled with the device's noise restricted
+        to them (as :meth:`run` does for protocols); circuit i uses ``seed + i``.
+        """
+        shots = check_shots(shots)
+        t0 = time.perf_counter()
+        compiled = self.compile_circuits(circuits)
+        counts, noise_qubits, methods = [], [], []
+        for i, comp in enumerate(compiled):
+            qubits = tuple(active_qubits(comp.isa))
+            small = compact_circuit(comp.isa, list(qubits))
+            method = "density_matrix" if len(qubits) <= DENSITY_MATRIX_MAX_QUBITS else "automatic"
+            c, _ = _sample(small, np.zeros((1, 0)), shots, (int(seed) + i) % 2**31, comp.n_qubits,
+                           {"method": method, "noise_model": _cached_noise_model(self.device.name, qubits)})
+            counts.append(c[0])
+            noise_qubits.append(list(qubits))
+            methods.append(method)
+        return CircuitsResult(counts=counts, shots=shots, backend=self.name, compiled=compiled,
+                              metadata={"simulator": "qiskit_aer.primitives.SamplerV2", "noise_qubits": noise_qubits,
+                                        "method": methods, "seconds": time.perf_counter() - t0})
 
     def probabilities(self, protocol: Protocol, params: np.ndarray, phis) -> np.ndarray:
         """Exact probabilities of the emulation (density matrix, then the device's readout errors)."""

@@ -5,7 +5,9 @@ never by probing attributes):
 
 - :class:`AbstractBackend`: runs a protocol and returns counts (every backend);
 - :class:`AbstractDeviceBackend`: compiles the protocol to a device's ISA
-  circuit first (``aer:<fake>``, ``ibm-local:<fake>``, ``ibm:<device>``);
+  circuit first (``aer:<fake>``, ``ibm-local:<fake>``, ``ibm:<device>``), and
+  runs bound qiskit circuits that are not protocols (network circuits) with
+  :meth:`AbstractDeviceBackend.run_circuits`;
 - :class:`AbstractAsyncBackend`: queues jobs on remote hardware, records them
   in a job ledger and fetches their results later (``ibm:<device>``).
 
@@ -35,6 +37,55 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 
 class BackendError(RuntimeError):
     """A backend could not run the request (the message says why and what to do)."""
+
+
+@dataclass
+class CompiledCircuit:
+    """One bound circuit (no free parameters) compiled to a device's ISA.
+
+    Attributes:
+      circuit: the logical circuit, measured into the classical register ``meas``.
+      isa: the ISA circuit for the device target.
+      layout: physical qubit of each logical qubit (``layout[j]`` holds qubit j).
+      isa_hash: SHA-256 of the ISA circuit's OpenQASM 3 text (first 16 hex digits).
+      depth: depth of the ISA circuit (barriers excluded).
+      two_qubit_gates: number of ISA operations acting on two or more qubits (barriers excluded).
+      n_qubits: logical qubits (bits of an outcome index).
+    """
+
+    circuit: Any
+    isa: Any
+    layout: list[int]
+    isa_hash: str
+    depth: int
+    two_qubit_gates: int
+    n_qubits: int
+
+    def record(self) -> dict:
+        """JSON form without the circuits: layout, ISA hash, depth, two-qubit gate count, ISA operation counts."""
+        return {"layout": list(self.layout), "isa_hash": self.isa_hash, "depth": self.depth,
+                "two_qubit_gates": self.two_qubit_gates, "n_qubits": self.n_qubits,
+                "isa_ops": {str(k): int(v) for k, v in self.isa.count_ops().items()}}
+
+
+@dataclass
+class CircuitsResult:
+    """Counts of bound circuits run on a device backend (:meth:`AbstractDeviceBackend.run_circuits`).
+
+    Attributes:
+      counts: one array per circuit, shape (2**n_i,), int64, little-endian index
+        (``k = sum_j b_j 2**j`` with ``b_j`` the bit of logical qubit j).
+      shots: shots per circuit.
+      backend: backend name.
+      compiled: the compilation record of each circuit.
+      metadata: backend-specific details (noise qubits, simulation method, job ids).
+    """
+
+    counts: list[np.ndarray]
+    shots: int
+    backend: str
+    compiled: list[CompiledCircuit]
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -231,6 +282,96 @@ class AbstractDeviceBackend(AbstractBackend):
         """The device target when it is at hand without network access (None otherwise)."""
         return self.device.target
 
+    def circuit_fits(self, n_qubits: int, what: str = "the circuit") -> str | None:
+        """Why a circuit of ``n_qubits`` qubits cannot run on this device, or None (cheap, no network).
+
+        Args:
+          n_qubits: logical qubits of the circuit.
+          what: how the message names the circuit (``"the 2 x 2 network"``).
+
+        Returns:
+          None when it fits (or the device size is not known without a connection), else
+          one line naming the backend, its qubit count and the circuit's.
+        """
+        target = self._target_for_checks()
+        size = getattr(target, "num_qubits", None)
+        if size is not None and n_qubits > size:
+            return f"backend {self.name!r} has {size} qubits; {what} needs {n_qubits}"
+        return None
+
+    def compile_circuits(self, circuits: list) -> list[CompiledCircuit]:
+        """Transpile bound circuits to the device's ISA with the preset pass manager.
+
+        Uses this backend's :attr:`options` (``optimization_level``,
+        ``seed_transpiler``; ``initial_layout`` only when its length equals the
+        circuit's qubit count; the interrogation delay is not inserted: these
+        circuits are not protocols).
+
+        Args:
+          circuits: qiskit ``QuantumCircuit`` objects without free parameters,
+            measured into a classical register named ``meas`` (``measure_all``).
+
+        Returns:
+          One :class:`CompiledCircuit` per circuit, in order.
+
+        Raises:
+          ValueError: a circuit has free parameters or no ``meas`` register.
+          BackendError: a circuit needs more qubits than the device has (the
+            message names the backend and both qubit counts).
+        """
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        from qlearn_sense.backends._compile import circuit_hash
+
+        out = []
+        target = self.device.target
+        for i, qc in enumerate(circuits):
+            if qc.num_parameters:
+                raise ValueError(f"circuit {i} ({qc.name}) has free parameters {sorted(p.name for p in qc.parameters)}"
+                                 "; bind them first (run_circuits takes bound circuits)")
+            if "meas" not in [c.name for c in qc.cregs]:
+                raise ValueError(f"circuit {i} ({qc.name}) has no classical register 'meas'; add measure_all()")
+            n = qc.num_qubits
+            if target.num_qubits is not None and n > target.num_qubits:
+                raise BackendError(f"backend {self.name!r} has {target.num_qubits} qubits; circuit {qc.name!r} "
+                                   f"needs {n}")
+            layout = self.options.initial_layout
+            layout = list(layout) if layout is not None and len(layout) == n else None
+            pm = generate_preset_pass_manager(optimization_level=self.options.optimization_level, target=target,
+                                              seed_transpiler=self.options.seed_transpiler, initial_layout=layout)
+            isa = pm.run(qc)
+            if isa.layout is not None:
+                final = isa.layout.final_index_layout(filter_ancillas=True)
+                phys = [int(final[j]) for j in range(n)]
+            else:
+                phys = list(range(n))
+            real = [inst for inst in isa.data if inst.operation.name != "barrier"]
+            out.append(CompiledCircuit(
+                circuit=qc, isa=isa, layout=phys, isa_hash=circuit_hash(isa),
+                depth=int(isa.depth(lambda inst: inst.operation.name != "barrier")),
+                two_qubit_gates=sum(1 for inst in real if len(inst.qubits) >= 2), n_qubits=n))
+        return out
+
+    @abc.abstractmethod
+    def run_circuits(self, circuits: list, shots: int, *, seed: int) -> CircuitsResult:
+        """Run bound circuits (not protocols) on the device: compile each to its ISA, sample, count.
+
+        Noise is the device's (or its emulation's): nothing the circuits do not
+        contain is inserted.
+
+        Args:
+          circuits: bound qiskit circuits measured into ``meas`` (see :meth:`compile_circuits`).
+          shots: shots per circuit, >= 1.
+          seed: sampling seed (simulators; circuit i uses ``seed + i``).
+
+        Returns:
+          :class:`CircuitsResult` (counts little-endian, one array per circuit).
+
+        Raises:
+          ValueError: shots < 1, free parameters, or no ``meas`` register.
+          BackendError: a circuit does not fit on the device, or the backend failed.
+        """
+
     def supports(self, protocol: Protocol) -> str | None:
         """See :meth:`AbstractBackend.supports`: register size and initial layout against the device."""
         n = protocol.n_qubits
@@ -248,6 +389,17 @@ class AbstractDeviceBackend(AbstractBackend):
             return (f"backend {self.name!r}: the initial layout {list(layout)} names qubits outside "
                     f"0..{size - 1}")
         return None
+
+
+def check_shots(shots: int) -> int:
+    """``shots`` as an int.
+
+    Raises:
+      ValueError: not an integer >= 1.
+    """
+    if int(shots) != shots or shots < 1:
+        raise ValueError(f"shots = {shots}; accepted: integer >= 1")
+    return int(shots)
 
 
 class AbstractAsyncBackend(AbstractBackend):

@@ -2,7 +2,10 @@
 
 Both use the client-side, executor-based ``qiskit_ibm_runtime.executor_sampler.Sampler``
 that qiskit-ibm-runtime 0.50+ recommends (the server-side ``SamplerV2`` is
-deprecated), with one PUB ``(isa_circuit, values)`` per sweep.
+deprecated), with one PUB ``(isa_circuit, values)`` per sweep. Bound circuits
+that are not protocols (network circuits) go out as PUBs ``(isa_circuit,)``:
+``run_circuits`` on both, ``submit_circuit`` (one ledger PUB per circuit, the
+same ledger discipline as ``submit``) on hardware.
 
 Hardware submissions go through the job ledger (:class:`JobLedger`): the intent
 is written first (with a unique job tag), the job id right after the service
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
@@ -36,8 +40,11 @@ from qlearn_sense.backends._base import (
     AbstractAsyncBackend,
     AbstractDeviceBackend,
     BackendError,
+    CircuitsResult,
+    CompiledCircuit,
     SampleResult,
     _check_batch,
+    check_shots,
 )
 from qlearn_sense.backends._compile import Compiled, counts_from_primitive_result, pub_values
 from qlearn_sense.backends._devices import fake_backend
@@ -152,6 +159,18 @@ class IBMLocalBackend(AbstractDeviceBackend):
                                       "seed_transpiler": comp.options.seed_transpiler,
                                       "primitive": "qiskit_ibm_runtime.executor_sampler.Sampler",
                                       "seconds": time.perf_counter() - t0})
+
+    def run_circuits(self, circuits: list, shots: int, *, seed: int) -> CircuitsResult:
+        """See :meth:`AbstractDeviceBackend.run_circuits`: one local-mode job, one PUB ``(isa,)`` per circuit."""
+        shots = check_shots(shots)
+        t0 = time.perf_counter()
+        compiled = self.compile_circuits(circuits)
+        job = _sampler(self.device, seed=seed, tags=None).run([(c.isa,) for c in compiled], shots=shots)
+        result = job.result()
+        counts = [counts_from_primitive_result([result[i]], c.n_qubits)[0][0] for i, c in enumerate(compiled)]
+        return CircuitsResult(counts=counts, shots=shots, backend=self.name, compiled=compiled,
+                              metadata={"job_id": job.job_id(), "seconds": time.perf_counter() - t0,
+                                        "primitive": "qiskit_ibm_runtime.executor_sampler.Sampler"})
 
 
 def run_key(config_name: str | None, run_id: str) -> str:
@@ -360,6 +379,80 @@ class IBMRuntimeBackend(AbstractDeviceBackend, AbstractAsyncBackend):
           BackendError: the job was accepted but its id could not be recorded.
         """
         params, phis = _check_batch(protocol, params, phis, shots)
+
+        def build():
+            comp = self.compile(protocol)
+            values = pub_values(comp.isa, params, phis)
+            return (comp.isa, values), comp.isa_hash, comp.layout, list(values.shape)
+
+        return self._submit_pub(build, shots, seed=seed, run_dir=run_dir, run_id=run_id, config_name=config_name,
+                                config_hash=config_hash, pub=pub)
+
+    def submit_circuit(self, circuit, shots: int, *, seed: int | None, run_dir: str | Path, run_id: str,
+                       config_name: str | None = None, config_hash: str | None = None, pub: int) -> JobRecord:
+        """Submit one bound circuit (not a protocol) as PUB ``pub`` of a run, never twice; return its ledger record.
+
+        Exactly the ledger discipline of :meth:`submit`: the ledger is asked
+        first (a record that is not ERROR/CANCELLED/FAILED is returned as is; an
+        interrupted ``SUBMITTING`` one is completed from its tag), then the
+        service (a live job of this run and PUB is adopted); only then is the
+        intent recorded and the job sent with the tags ``qlearn-sense``,
+        ``qls-run:<key>``, ``qls-pub:<key>:<pub>`` and its attempt's tag.
+
+        Args:
+          circuit: a bound ``QuantumCircuit`` measured into ``meas``, or its
+            :class:`CompiledCircuit` (from :meth:`compile_circuits`).
+          shots: shots, >= 1.
+          seed: simulator seed (local testing mode only).
+          run_dir: the run folder (the ledger's key, with ``pub``).
+          run_id: the run folder's name.
+          config_name: the config's ``name``.
+          config_hash: hash of the validated config.
+          pub: the PUB number within the run (callers keep their own range:
+            network circuits use 2000 and up).
+
+        Returns:
+          The ledger record (status ``QUEUED`` or later; ``DONE`` when it had finished before).
+
+        Raises:
+          ValueError: shots < 1, free parameters or no ``meas`` register.
+          JobUnknownError: the service may hold a job of this PUB but the lookup failed;
+            nothing was submitted.
+          SubmissionError: rejected input, authorization failure, or transient
+            failures beyond the retry budget (the record is then ``FAILED``).
+          AccountError: no usable account.
+          LedgerError: the ledger cannot be written (nothing was submitted).
+          BackendError: the circuit does not fit the device, or the job was accepted
+            but its id could not be recorded.
+        """
+        shots = check_shots(shots)
+
+        def build():
+            comp = circuit if isinstance(circuit, CompiledCircuit) else self.compile_circuits([circuit])[0]
+            return (comp.isa,), comp.isa_hash, comp.layout, [1, 0]
+
+        return self._submit_pub(build, shots, seed=seed, run_dir=run_dir, run_id=run_id, config_name=config_name,
+                                config_hash=config_hash, pub=pub)
+
+    def run_circuits(self, circuits: list, shots: int, *, seed: int) -> CircuitsResult:
+        """See :meth:`AbstractDeviceBackend.run_circuits`: submit each circuit, wait, download (an ad-hoc run).
+
+        The jobs are recorded in the ledger under an ``adhoc`` run folder, as :meth:`run` does.
+        """
+        shots = check_shots(shots)
+        compiled = self.compile_circuits(circuits)
+        run_id = "adhoc-" + uuid.uuid4().hex[:12]
+        run_dir = self.ledger.path.parent / "adhoc" / run_id
+        records = [self.submit_circuit(c, shots, seed=seed + i, run_dir=run_dir, run_id=run_id, pub=i)
+                   for i, c in enumerate(compiled)]
+        records = [self.wait(r) for r in records]
+        counts = [self.result(r, c.n_qubits).counts[0] for r, c in zip(records, compiled)]
+        return CircuitsResult(counts=counts, shots=shots, backend=self.name, compiled=compiled,
+                              metadata={"job_ids": [r.job_id for r in records]})
+
+    def _submit_pub(self, build: Callable[[], tuple], shots: int, *, seed: int | None, run_dir: str | Path,
+                    run_id: str, config_name: str | None, config_hash: str | None, pub: int) -> JobRecord:
+        """The ledger-guarded submission of one PUB; ``build()`` gives ``(pub, isa_hash, layout, pub_shape)``."""
         key = run_key(config_name, run_id)
         pub_tag = f"qls-pub:{key}:{pub}"
         existing = self.ledger.active(run_dir, pub)
@@ -372,20 +465,19 @@ class IBMRuntimeBackend(AbstractDeviceBackend, AbstractAsyncBackend):
             self.ledger.update(existing.tag, status="FAILED",
                                error="interrupted before the service accepted the job (no job carries its tag)")
         live = self._live_job(pub_tag, run_dir, run_id, pub)
-        comp = self.compile(protocol)
-        values = pub_values(comp.isa, params, phis)
+        primitive_pub, isa_hash, layout, pub_shape = build()
         attempt = self.ledger.next_attempt(run_dir, pub)
         tag = f"qls:{key}:p{pub}:a{attempt}"
         record = self.ledger.record_intent(
             run_dir=run_dir, run_id=run_id, config_name=config_name, pub=pub, tag=tag, backend=self.name,
-            config_hash=config_hash, isa_hash=comp.isa_hash, pub_shape=list(values.shape), shots=int(shots),
-            layout=comp.layout, runtime_version=runtime_version(), attempt=attempt)
+            config_hash=config_hash, isa_hash=isa_hash, pub_shape=pub_shape, shots=int(shots),
+            layout=layout, runtime_version=runtime_version(), attempt=attempt)
         if live is not None:
             return self._adopt(record, live)
         sampler = _sampler(self.device, seed=seed, tags=[PACKAGE_TAG, f"qls-run:{key}", pub_tag, tag])
         with deferred_interrupt():
             try:
-                job = call_with_retry(lambda: sampler.run([(comp.isa, values)], shots=int(shots)), self.retry,
+                job = call_with_retry(lambda: sampler.run([primitive_pub], shots=int(shots)), self.retry,
                                       what=f"submitting to {self.name}",
                                       before_retry=lambda: self._find_or_unknown(tag, run_dir, run_id, pub))
             except JobUnknownError:

@@ -50,7 +50,11 @@ OBSERVABLE_METHODS = ("shadows", "direct")
 """Measurement strategies of the observables task: random-Pauli classical shadows,
 or direct measurement of qubit-wise commuting groups with the shots split evenly."""
 
-TASKS = ("estimation", "detection", "observables")
+NETWORK_STRATEGIES = ("classical", "local", "distributed")
+"""Protocols of the network task: the strategies of :mod:`qlearn_sense.network` (classical fusion,
+entanglement inside nodes, entanglement shared through the transduction links)."""
+
+TASKS = ("estimation", "detection", "observables", "network")
 OBSERVABLE_SETS = ("biomarker", "pauli_weight2")
 
 
@@ -124,24 +128,35 @@ class NoiseGrid(_Model):
 
 
 class GridConfig(_Model):
-    """The sweep axes. Omitted ``n_qubits``/``noise`` take the base config's single value."""
+    """The sweep axes. Omitted ``n_qubits``/``noise`` take the base config's single value.
 
-    shots: list[Count] | ShotsRange
+    The ``network`` task sweeps ``efficiency`` (transduction efficiency T of every
+    link, in (0, 1]) and ``correlation`` (common-mode noise correlation between
+    nodes, in [-1, 1]) of the base config's ``network`` section, for the network
+    strategies among ``protocols`` (classical, local, distributed); omitted, each
+    takes the base network's value. ``shots`` is required by the other tasks only.
+    """
+
+    shots: list[Count] | ShotsRange | None = None
     protocols: list[str]
     n_qubits: list[Annotated[int, Field(ge=1, le=MAX_QUBITS)]] | None = None
     noise: NoiseGrid | None = None
     seeds: list[Annotated[int, Field(ge=0)]] = [0]
     backends: list[str] = ["local"]
+    efficiency: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+    """Transduction efficiencies T of every link (network task), each in (0, 1]."""
+    correlation: list[Annotated[float, Field(ge=-1, le=1)]] | None = None
+    """Common-mode noise correlations between any two nodes (network task), each in [-1, 1]."""
 
     @model_validator(mode="after")
     def _check(self) -> "GridConfig":
-        for name in ("protocols", "n_qubits", "seeds", "backends"):
+        for name in ("protocols", "n_qubits", "seeds", "backends", "efficiency", "correlation"):
             values = getattr(self, name)
             if values is not None and (not values or len(set(values)) != len(values)):
                 raise ValueError(f"{name} = {values}: give a non-empty list of distinct values")
         if isinstance(self.shots, list) and (not self.shots or len(set(self.shots)) != len(self.shots)):
             raise ValueError(f"shots = {self.shots}: give a non-empty list of distinct values")
-        known = tuple(STATE_PROTOCOLS) + OBSERVABLE_METHODS
+        known = tuple(STATE_PROTOCOLS) + OBSERVABLE_METHODS + NETWORK_STRATEGIES
         for p in self.protocols:
             if p not in known:
                 raise ValueError(f"protocols: {p!r} is unknown; accepted: {', '.join(known)}")
@@ -156,7 +171,9 @@ class GridConfig(_Model):
 
     @property
     def shot_values(self) -> list[int]:
-        """Shot budgets, in config order (ascending for a range)."""
+        """Shot budgets, in config order (ascending for a range); empty when not given."""
+        if self.shots is None:
+            return []
         return self.shots.values() if isinstance(self.shots, ShotsRange) else list(self.shots)
 
 
@@ -206,7 +223,7 @@ class BudgetConfig(_Model):
     seed: int
     description: str = ""
     base: ExperimentConfig
-    tasks: list[Literal["estimation", "detection", "observables"]] = ["estimation"]
+    tasks: list[Literal["estimation", "detection", "observables", "network"]] = ["estimation"]
     grid: GridConfig
     repetitions: Annotated[int, Field(ge=2, le=100_000)] = 20
     optimizer: OptimizerConfig | None = None
@@ -225,7 +242,8 @@ class BudgetConfig(_Model):
         for task in self.tasks:
             names = self.protocols_for(task)
             if not names:
-                kinds = "shadows, direct" if task == "observables" else ", ".join(STATE_PROTOCOLS)
+                kinds = {"observables": "shadows, direct", "network": ", ".join(NETWORK_STRATEGIES)}.get(
+                    task, ", ".join(STATE_PROTOCOLS))
                 raise ValueError(f"tasks: {task!r} has no protocol in grid.protocols; add one of {kinds}")
             used.update(names)
         for p in self.grid.protocols:
@@ -235,11 +253,33 @@ class BudgetConfig(_Model):
             raise ValueError("tasks includes 'detection': give a detection section (here or in base)")
         if self.grid.noise is not None and self.base.sensor.from_backend is not None:
             raise ValueError("grid.noise needs a physical sensor; base.sensor.from_backend is set")
+        others = [t for t in self.tasks if t != "network"]
+        if others and self.grid.shots is None:
+            raise ValueError(f"grid.shots is required for tasks {others}")
+        if "network" in self.tasks:
+            self._check_network()
+        elif self.grid.efficiency is not None or self.grid.correlation is not None:
+            raise ValueError("grid.efficiency / grid.correlation sweep the network task; add 'network' to tasks")
         return self
+
+    def _check_network(self) -> None:
+        net = getattr(self.base, "network", None)
+        if net is None:
+            raise ValueError("tasks includes 'network': the base config needs a network section")
+        for p in self.protocols_for("network"):
+            if p not in net.strategies:
+                raise ValueError(f"grid.protocols: {p!r} is not among base.network.strategies {net.strategies}")
+        if self.grid.efficiency is not None and not net.links:
+            raise ValueError("grid.efficiency sweeps the transduction links, but base.network.links is empty")
+        m = len(net.nodes)
+        for c in self.grid.correlation or []:
+            if m > 1 and c < -1 / (m - 1):
+                raise ValueError(f"grid.correlation: {c} with {m} nodes; accepted: >= {-1 / (m - 1):.4g} "
+                                 "(positive semidefinite covariance)")
 
     def protocols_for(self, task: str) -> list[str]:
         """Grid protocols that apply to ``task``, in config order."""
-        pool = OBSERVABLE_METHODS if task == "observables" else tuple(STATE_PROTOCOLS)
+        pool = {"observables": OBSERVABLE_METHODS, "network": NETWORK_STRATEGIES}.get(task, tuple(STATE_PROTOCOLS))
         return [p for p in self.grid.protocols if p in pool]
 
     @property
@@ -281,8 +321,11 @@ class GridPoint:
       backend: backend registry name.
       shots: shots per repetition.
       seed: replica seed from ``grid.seeds``.
-      design_key: key of the design (protocol, n, noise) the point uses.
+      design_key: key of the design (protocol, n, noise) the point uses (``network/<strategy>``
+        for network points, which optimize their own circuit and use no design).
       point_seed: derived random seed, in [0, 2**63).
+      efficiency: transduction efficiency of every link (network points; nan: the base's links).
+      correlation: common-mode correlation (network points; nan otherwise).
     """
 
     index: int
@@ -298,6 +341,8 @@ class GridPoint:
     seed: int
     design_key: str
     point_seed: int
+    efficiency: float = math.nan
+    correlation: float = math.nan
 
 
 def noise_label(kind: str, value: float) -> str:
@@ -331,6 +376,9 @@ def expand_grid(config: BudgetConfig) -> list[GridPoint]:
     """
     points: list[GridPoint] = []
     for task in config.tasks:
+        if task == "network":
+            _network_points(config, points)
+            continue
         for protocol in config.protocols_for(task):
             state = config.observables.state if task == "observables" else protocol
             for n in config.n_qubits_values:
@@ -346,6 +394,25 @@ def expand_grid(config: BudgetConfig) -> list[GridPoint]:
                                     shots=int(shots), seed=int(seed), design_key=design_key(state, n, label),
                                     point_seed=derive_seed(config.seed, key)))
     return points
+
+
+def _network_points(config: BudgetConfig, points: list[GridPoint]) -> None:
+    """Append the network task's points: strategy x efficiency x correlation x seed (config order)."""
+    net = config.base.network
+    n = sum(nd.qubits or 0 for nd in net.nodes)
+    effs = config.grid.efficiency or [math.nan]
+    corrs = config.grid.correlation or [float(net.common_mode.correlation)]
+    for strategy in config.protocols_for("network"):
+        for eff in effs:
+            for corr in corrs:
+                for seed in config.grid.seeds:
+                    t = "base" if math.isnan(eff) else repr(float(eff))
+                    key = f"network/{strategy}/T={t}/corr={float(corr)!r}/seed={seed}"
+                    points.append(GridPoint(
+                        index=len(points), key=key, task="network", protocol=strategy, n_qubits=n, noise="base",
+                        noise_kind="base", noise_value=math.nan, backend="local", shots=int(net.shots),
+                        seed=int(seed), design_key=f"network/{strategy}", point_seed=derive_seed(config.seed, key),
+                        efficiency=float(eff), correlation=float(corr)))
 
 
 def budget_config_from_dict(data: Any, source: str = "<dict>", root: str | Path | None = None) -> BudgetConfig:

@@ -121,10 +121,12 @@ class DesignFailure:
 
 
 def design_specs(config: BudgetConfig) -> dict[str, DesignSpec]:
-    """One spec per design key used by the grid, in grid order."""
+    """One spec per design key used by the grid, in grid order (network points use none)."""
     needs: dict[str, set[str]] = {}
     first: dict[str, object] = {}
     for p in expand_grid(config):
+        if p.task == "network":
+            continue
         needs.setdefault(p.design_key, set()).add(p.task)
         first.setdefault(p.design_key, p)
     specs = {}

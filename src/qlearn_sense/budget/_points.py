@@ -35,7 +35,8 @@ def point_fields(point: GridPoint, repetitions: int) -> dict:
             "n_qubits": point.n_qubits, "noise": point.noise, "noise_kind": point.noise_kind,
             "noise_value": point.noise_value, "backend": point.backend, "shots": point.shots,
             "seed": point.seed, "point_seed": point.point_seed, "design_key": point.design_key,
-            "repetitions": repetitions}
+            "repetitions": repetitions,
+            **({"efficiency": point.efficiency, "correlation": point.correlation} if point.task == "network" else {})}
 
 
 def error_row(point: GridPoint, repetitions: int, message: str) -> dict:
@@ -180,14 +181,53 @@ def _observables(entry: DesignEntry, point: GridPoint, config: BudgetConfig, rng
             "max_error_ci_high": float(worst.mean() + half), "mean_abs_error": float(abs_err.mean())}
 
 
-_TASKS = {"estimation": _estimation, "detection": _detection, "observables": _observables}
+def _network(entry, point: GridPoint, config: BudgetConfig, rng: np.random.Generator) -> dict:
+    """One network strategy at one (efficiency, correlation): optimized circuit, per-shot precision.
+
+    The base config's network is rebuilt with every link at ``point.efficiency``
+    (nan: unchanged) and the common-mode correlation ``point.correlation``; the
+    strategy's circuit is optimized (the network optimizer section, seeded from
+    the point) and its QFIM and CFIM precision of the estimand reported per shot,
+    with the standard error of the estimand after ``point.shots`` shots.
+    Ensemble nodes, if any, add their local Fisher information (no entanglement).
+    """
+    import jax
+
+    from qlearn_sense.experiments._network_config import network_from_config
+    from qlearn_sense.network import fisher_matrices, precision
+    from qlearn_sense.network._strategies import optimize_rows
+
+    cfg = config.base.network
+    net, est = network_from_config(cfg, config.base.sensor)
+    net = net.with_correlation(point.correlation)
+    eff = None if math.isnan(point.efficiency) else float(point.efficiency)
+    opt = cfg.optimizer
+    circuit = net.circuit(point.protocol, opt.layers)  # the base links: efficiency enters as a traced value
+    from qlearn_sense.optimize import random_init
+
+    key = jax.random.PRNGKey(int(rng.integers(2**31)))
+    start = np.asarray(random_init(key, opt.restarts, circuit.n_params))
+    params, final, _ = optimize_rows(net, circuit, est, start, np.full(opt.restarts, -1.0 if eff is None else eff),
+                                     steps=opt.steps, learning_rate=opt.learning_rate)
+    best = int(np.argmax(final))
+    fq, fc = fisher_matrices(net, circuit, params[best], eff, est)
+    pq, pm = precision(est, fq), precision(est, fc)
+    units = {s.unit for s in net.sources}
+    unit = cfg.estimand.unit or (units.pop() if len(units) == 1 and est.weights is not None else "1")
+    return {"precision_quantum": pq, "precision_measured": pm,
+            "estimand_std": 1.0 / math.sqrt(point.shots * pm) if pm > 0 else math.inf, "estimand_unit": unit,
+            "n_ensemble_nodes": sum(not nd.is_register for nd in net.nodes)}
+
+
+_TASKS = {"estimation": _estimation, "detection": _detection, "observables": _observables, "network": _network}
 
 
 def run_point(entry: DesignEntry | DesignFailure, point: GridPoint, config: BudgetConfig) -> dict:
     """Evaluate one point; never raises: a failure becomes a row with ``status = "error"``.
 
     Args:
-      entry: the design cache entry of ``point.design_key`` (a failure gives an error row).
+      entry: the design cache entry of ``point.design_key`` (a failure gives an error row;
+        None for network points, which optimize their own circuit).
       point: the grid point.
       config: the sweep config (repetitions, detection, observables, CI level).
 
@@ -201,7 +241,8 @@ def run_point(entry: DesignEntry | DesignFailure, point: GridPoint, config: Budg
         if isinstance(entry, DesignFailure):
             raise RuntimeError(f"design {entry.key} failed: {entry.error}")
         rng = np.random.default_rng(point.point_seed)
-        row = {**point_fields(point, config.repetitions), "status": "ok", **_design_fields(entry),
+        design = _design_fields(entry) if isinstance(entry, DesignEntry) else {}
+        row = {**point_fields(point, config.repetitions), "status": "ok", **design,
                **_TASKS[point.task](entry, point, config, rng)}
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         if isinstance(entry, DesignFailure):

@@ -89,7 +89,14 @@ def _detection(g: pd.DataFrame, config: BudgetConfig) -> dict:
             "ratio_to_sql": empirical / shots_sql}
 
 
-_DERIVERS = {"estimation": _estimation, "observables": _observables, "detection": _detection}
+def _network(g: pd.DataFrame, config: BudgetConfig) -> dict:
+    """Network rows have no shot target: their figures are per-shot precisions (see ``network.csv``)."""
+    return {"target_kind": "none", "target": math.nan, "shots_to_target": math.nan,
+            "shots_to_target_theory": math.nan, "theory": "per-shot Fisher precision (network.csv)",
+            "shots_sql": math.nan, "ratio_to_sql": math.nan}
+
+
+_DERIVERS = {"estimation": _estimation, "observables": _observables, "detection": _detection, "network": _network}
 
 
 def derive_budget(table: pd.DataFrame, config: BudgetConfig) -> pd.DataFrame:
@@ -151,6 +158,9 @@ def budget_markdown(table: pd.DataFrame, derived: pd.DataFrame, config: BudgetCo
            "`shots_to_target_theory` is the bound or exact value named in `theory`. `ratio_to_sql` < 1 beats a "
            "product state at the standard quantum limit. At small budgets the MLE is confined to its "
            "identifiability window, so its MSE can sit below the CRB.", ""]
+    from qlearn_sense.budget._network import network_markdown
+
+    out += network_markdown(table)
     if len(errors):
         out += ["## Failed points", ""]
         out += [f"- `{r.key}`: {str(r.error).splitlines()[0]}" for r in errors.head(50).itertuples()]
@@ -166,7 +176,14 @@ def budget_markdown(table: pd.DataFrame, derived: pd.DataFrame, config: BudgetCo
 
 def _plots(config: BudgetConfig) -> list[tuple[str, object, str]]:
     """``(file stem, plot function, data: "table" or "derived")`` for the sweep's tasks."""
+    from qlearn_sense.budget._network import plot_network_vs_correlation, plot_network_vs_efficiency
+
     out = []
+    if "network" in config.tasks:
+        if config.grid.efficiency:
+            out += [("network_precision_vs_efficiency", plot_network_vs_efficiency, "table")]
+        if config.grid.correlation:
+            out += [("network_precision_vs_correlation", plot_network_vs_correlation, "table")]
     if "estimation" in config.tasks:
         out += [("mse_vs_shots", plot_mse_vs_shots, "table"), ("shots_to_target_vs_n", plot_shots_to_target, "derived")]
     if "observables" in config.tasks:
@@ -281,10 +298,12 @@ def write_budget_report(run_dir: str | Path, *, config: BudgetConfig | None = No
                         table: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write ``table.parquet``, ``derived.csv``, ``summary.md`` and ``plots/*.png`` into a run folder.
 
-    Every file goes through the atomic writer.
+    Every file goes through the atomic writer. A sweep with the network task
+    also gets ``network.csv`` (precision per strategy, efficiency and correlation,
+    gain over classical fusion, grid crossover efficiency).
 
     Returns:
-      Paths by name (``table``, ``derived``, ``summary``, and the plot stems).
+      Paths by name (``table``, ``derived``, ``summary``, ``network`` when present, and the plot stems).
 
     Raises:
       BudgetError: ``table`` is not given and a stored part cannot be read.
@@ -299,6 +318,13 @@ def write_budget_report(run_dir: str | Path, *, config: BudgetConfig | None = No
     paths = {"table": run_dir / "table.parquet", "derived": run_dir / "derived.csv", "summary": run_dir / "summary.md"}
     atomic_write_bytes(paths["table"], table.to_parquet(index=False))
     atomic_write_text(paths["derived"], derived.to_csv(index=False))
+    if "network" in config.tasks:
+        from qlearn_sense.budget._network import grid_crossovers, network_summary
+
+        summary = network_summary(table)
+        paths["network"] = run_dir / "network.csv"
+        atomic_write_text(paths["network"], summary.merge(grid_crossovers(summary), on="correlation", how="left")
+                          .to_csv(index=False))
     atomic_write_text(paths["summary"], budget_markdown(table, derived, config, run_dir.name, recovered))
     (run_dir / "plots").mkdir(exist_ok=True)
     for name, fn, data in _plots(config):

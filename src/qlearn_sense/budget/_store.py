@@ -50,6 +50,10 @@ COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("alpha_target", _F), ("alpha_achieved", _F), ("beta_achieved", _F), ("error_achieved", _F),
     ("alpha_exact", _F), ("beta_exact", _F), ("bayes_error_exact", _F), ("np_approximate", pa.bool_()),
     ("shots_to_decide", _F),
+    # network: one strategy at one (transduction efficiency, common-mode correlation); precision of the
+    # estimand per shot from the QFIM and the optimized CFIM, in (unit)^-2; its std after `shots` shots
+    ("efficiency", _F), ("correlation", _F), ("precision_quantum", _F), ("precision_measured", _F),
+    ("estimand_std", _F), ("estimand_unit", _S), ("n_ensemble_nodes", _I),
     # timing (not reproducible)
     ("compute_s", _F), ("worker", _S),
 )

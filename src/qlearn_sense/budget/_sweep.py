@@ -348,7 +348,7 @@ def _execute(config, pending, store, designs, client, scheduler, n_workers, thre
     from qlearn_sense.budget._points import run_point
 
     specs = design_specs(config)
-    needed = list(dict.fromkeys(p.design_key for p in pending))
+    needed = list(dict.fromkeys(p.design_key for p in pending if p.task != "network"))
     token = f"{os.getpid()}-{time.time_ns()}"
     with _client(client, scheduler, n_workers, threads_per_worker, processes) as c:
         refs, design_futs = {}, {}
@@ -362,7 +362,7 @@ def _execute(config, pending, store, designs, client, scheduler, n_workers, thre
         n_designs = len(needed) - len(design_futs)
         if progress is not None:
             progress("designs", n_designs, len(needed))
-        point_futs = {c.submit(run_point, refs[p.design_key], p, config, pure=False,
+        point_futs = {c.submit(run_point, refs.get(p.design_key), p, config, pure=False,
                                key=f"budget-point-{key_digest(p.key)}-{token}"): p for p in pending}
         design_of = {f: k for k, f in design_futs.items()}
         n_new = 0

@@ -34,6 +34,8 @@ def derived_tables(derived) -> list[Table]:
     units = {"estimation": "field std (T)", "observables": "max error", "detection": "miss prob."}
     tables = []
     for task, d in derived.groupby("task", sort=False):
+        if task == "network":  # no shot target: see network_table
+            continue
         many = d["backend"].nunique() > 1
         t = Table(title=f"{task}: shots to reach {units.get(task, 'target')} {_cell(d['target'].iloc[0])}")
         for name in ["protocol", "n", "noise"] + (["backend"] if many else []) + ["shots", "theory", "x SQL"]:
@@ -45,6 +47,23 @@ def derived_tables(derived) -> list[Table]:
                       _cell(r.ratio_to_sql))
         tables.append(t)
     return tables
+
+
+def network_table(table) -> Table | None:
+    """Precision per shot per network strategy, efficiency and correlation (None without network rows)."""
+    from qlearn_sense.budget._network import network_summary
+
+    s = network_summary(table)
+    if not len(s):
+        return None
+    unit = s["estimand_unit"].dropna().iloc[0] if s["estimand_unit"].notna().any() else "unit"
+    t = Table(title=f"network: precision of the estimand per shot ({unit}^-2)")
+    for name in ("strategy", "T", "correlation", "QFIM", "CFIM", "gain vs classical"):
+        t.add_column(name, justify="left" if name == "strategy" else "right")
+    for r in s.itertuples(index=False):
+        t.add_row(r.protocol, _cell(r.efficiency) if r.efficiency == r.efficiency else "base", _cell(r.correlation),
+                  _cell(r.precision_quantum), _cell(r.precision_measured), _cell(r.gain_over_classical))
+    return t
 
 
 def _duration(seconds: float) -> str:
@@ -154,6 +173,14 @@ def budget(config: Optional[Path] = typer.Argument(None, help="budget sweep YAML
                                                     help="stop after this many points (resume later)")) -> None:
     """Sweep shot budgets x protocols x noise x n x seeds; write experiments/<name>/<run-id>/ (table, plots).
 
+    Network sweeps: with the task `network` in `tasks` and a base config that has a `network:` section, the grid
+    sweeps `efficiency` (transduction efficiency T of every link, each in (0, 1]) and `correlation`
+    (common-mode noise correlation between nodes, each in [-1, 1]) for the strategies in `protocols`
+    (classical, local, distributed); each point optimizes its strategy's circuit and records the
+    precision of the estimand per shot (QFIM and CFIM, unit^-2). Outputs: network.csv (gain over
+    classical fusion, grid crossover efficiency), plots/network_precision_vs_efficiency.png and
+    plots/network_precision_vs_correlation.png. Example: configs/budget_network.yaml.
+
     Progress goes to stdout (plain lines when it is not a terminal) and to
     status.json in the run folder; Ctrl-C stops quietly and prints the resume command.
     """
@@ -182,6 +209,9 @@ def budget(config: Optional[Path] = typer.Argument(None, help="budget sweep YAML
         cfg = load_budget_config(outcome.run_dir / "budget.yaml")
         for table in derived_tables(derive_budget(outcome.table, cfg)):
             console.print(table)
+        net = network_table(outcome.table)
+        if net is not None:
+            console.print(net)
         console.print(f"{outcome.n_points} points ({outcome.n_errors} failed); summary: "
                       f"{outcome.run_dir / 'summary.md'}")
     else:

@@ -2,9 +2,12 @@
 
 Basis: Dicke amplitudes ordered m = N/2, ..., -N/2 (index n = spins in |1>; |N/2, N/2> is
 every spin in |0>, Z|0> = +|0>). Local dephasing (eta per spin) splits a symmetric state into
-total-spin blocks; :func:`qfi` sums the SLD formula over them with stable gradients.
+total-spin blocks; :func:`qfi` sums the SLD formula over them with stable gradients. T1 decay
+(amplitude damping toward |0>, probability ``gamma_t1`` per spin) acts exactly in the same block
+form (:func:`decayed_blocks`; ``qfi(..., gamma_t1=...)``; ``CollectiveSpec(gamma_t1=...)``).
 """
 
+from qlearn_sense.collective._decay import DecayTruncation, decay_truncation, decayed_blocks, decayed_factors
 from qlearn_sense.collective._dicke import MAX_SPINS, flip_table, flips_needed, m_values
 from qlearn_sense.collective._engine import (
     COLLECTIVE_MEASUREMENTS,
@@ -38,10 +41,14 @@ __all__ = [
     "CGate",
     "CollectiveProtocol",
     "CollectiveSpec",
+    "DecayTruncation",
     "ScaleValue",
     "coherent_state",
     "compile_collective",
     "counter_twist",
+    "decay_truncation",
+    "decayed_blocks",
+    "decayed_factors",
     "dephased_blocks",
     "dephased_factors",
     "dicke_state",

@@ -21,6 +21,7 @@ import numpy as np
 
 from qlearn_sense import _jax  # noqa: F401
 from qlearn_sense.collective._dicke import check_n_spins, m_values
+from qlearn_sense.collective._decay import check_gamma_t1, factor_builder, factors_qfi
 from qlearn_sense.collective._qfi import _kernel, block_qfi, resolve_max_flips
 from qlearn_sense.collective._states import coherent_state, counter_twist, ghz_state, rotate, rotate_blocks, twist
 from qlearn_sense.fisher import cfi as _cfi
@@ -104,8 +105,11 @@ class CollectiveSpec:
       meas_layers: layers of the measurement ansatz, >= 0.
       readout: "jz" (N+1 outcomes n = N/2 - m), "jy" (RX(pi/2) on all, then J_z), or
         "parity" (2 outcomes, (-1)^n even/odd of the J_z result).
-      eta: coherence factor per spin during the interrogation, in (0, 1].
+      eta: TOTAL coherence factor per spin during the interrogation, in (0, sqrt(1 - gamma_t1)]
+        (including T1's ``sqrt(1 - gamma_t1)``, as ``qlearn_sense.protocol.Noise``).
       max_flips: dephasing flip counts kept (None: automatic, see ``qfi``).
+      gamma_t1: amplitude-damping (T1) probability per spin, ``1 - exp(-t/T1)``, in [0, 1).
+      max_decays: T1 decay counts kept (None: automatic, see ``qfi``).
 
     Raises:
       ValueError: a field outside its range (the message names it).
@@ -119,6 +123,8 @@ class CollectiveSpec:
     readout: str = "jz"
     eta: float = 1.0
     max_flips: int | None = None
+    gamma_t1: float = 0.0
+    max_decays: int | None = None
 
     def __post_init__(self) -> None:
         check_n_spins(self.n_spins)
@@ -132,6 +138,7 @@ class CollectiveSpec:
             raise ValueError(f"prep_layers = {self.prep_layers}, meas_layers = {self.meas_layers}; must be >= 0")
         if not 0.0 < self.eta <= 1.0:
             raise ValueError(f"eta = {self.eta}; accepted: 0 < eta <= 1")
+        check_gamma_t1(self.gamma_t1, self.eta)
 
     def gates(self) -> tuple[tuple[CGate, ...], tuple[CGate, ...], int, int]:
         """``(prep, measure, n_params, n_prep_params)``; the readout's fixed rotation is appended to measure."""
@@ -202,8 +209,8 @@ def compile_collective(spec: CollectiveSpec) -> CollectiveProtocol:
     """Compile a collective protocol to pure, jit-able JAX functions.
 
     The dephased state is kept as factors ``rho = sum_i B_i B_i^dag`` per block
-    (``qlearn_sense.collective.dephased_factors``); the encoding and the measurement gates act
-    on every block, and ``p_n = sum_i ||row n of B_i||^2``. ``qfi`` is
+    (``qlearn_sense.collective.dephased_factors``, or ``decayed_factors`` with T1); the encoding and
+    the measurement gates act on every block, and ``p_n = sum_i ||row n of B_i||^2``. ``qfi`` is
     :func:`qlearn_sense.collective.qfi` of the prepared state.
 
     Args:
@@ -214,21 +221,30 @@ def compile_collective(spec: CollectiveSpec) -> CollectiveProtocol:
 
     Raises:
       ValueError: the measurement ansatz rotates every block and its tables would exceed
-        :data:`MAX_BLOCK_TABLE` entries (large N with strong dephasing): use
+        :data:`MAX_BLOCK_TABLE` entries (large N with strong dephasing or T1): use
         ``measurement="none"`` with ``readout="jz"``/``"parity"`` or the QFI objective.
     """
     n_spins = spec.n_spins
     prep, meas, n_params, n_prep = spec.gates()
-    s_max = resolve_max_flips(n_spins, spec.eta, spec.max_flips)
-    n_blocks = s_max + 1
+    m = jnp.asarray(m_values(n_spins))
+    if spec.gamma_t1 > 0.0 or spec.max_decays is not None:
+        build, _ = factor_builder(n_spins, spec.eta, spec.gamma_t1, max_flips=spec.max_flips,
+                                   max_decays=spec.max_decays)
+        n_blocks = build(jnp.zeros(n_spins + 1, jnp.complex128)).shape[0]
+        noise_desc = f"eta = {spec.eta}, gamma_t1 = {spec.gamma_t1}"
+    else:
+        s_max = resolve_max_flips(n_spins, spec.eta, spec.max_flips)
+        build, n_blocks, noise_desc = None, s_max + 1, f"eta = {spec.eta}"
     if any(g.kind in ("rx", "ry") for g in meas) and n_blocks * (n_spins + 1) ** 2 > MAX_BLOCK_TABLE:
         raise ValueError(
             f"measurement = {spec.measurement!r} / readout = {spec.readout!r} with n_spins = {n_spins} and "
-            f"eta = {spec.eta} needs {n_blocks} rotated blocks of size {n_spins + 1} (over {MAX_BLOCK_TABLE} "
+            f"{noise_desc} needs {n_blocks} rotated blocks of size {n_spins + 1} (over {MAX_BLOCK_TABLE} "
             "entries); use measurement='none' with readout 'jz' or 'parity', or objective 'qfi'")
-    kernel = _kernel(n_spins, spec.eta, s_max)
-    m = jnp.asarray(m_values(n_spins))
+    kernel = _kernel(n_spins, spec.eta, s_max) if build is None else None  # after the size check: tables cost
     init = ghz_state(n_spins) if spec.preparation == "ghz" else coherent_state(n_spins, 0.0)
+
+    def factors(psi: Array) -> Array:
+        return psi[None, :, None] * kernel if build is None else build(psi)
 
     def statevector(theta: Array) -> Array:
         return _apply_prep(init, prep, jnp.asarray(theta, dtype=jnp.float64))
@@ -236,7 +252,7 @@ def compile_collective(spec: CollectiveSpec) -> CollectiveProtocol:
     def probs(theta: Array, phi: Array) -> Array:
         theta = jnp.asarray(theta, dtype=jnp.float64)
         psi = statevector(theta) * jnp.exp(-1j * jnp.asarray(phi, dtype=jnp.float64) * m)
-        b = psi[None, :, None] * kernel
+        b = factors(psi)
         b = _apply_meas(b, meas, theta, n_spins)
         p = jnp.sum(jnp.real(b) ** 2 + jnp.imag(b) ** 2, axis=(0, 2))
         if spec.readout == "parity":
@@ -250,6 +266,8 @@ def compile_collective(spec: CollectiveSpec) -> CollectiveProtocol:
 
     def qfi(theta: Array) -> Array:
         psi = statevector(theta)
+        if build is not None:
+            return factors_qfi(build(psi), m)
         return block_qfi(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, kernel, m)
 
     def cfi(theta: Array, phi: Array) -> Array:

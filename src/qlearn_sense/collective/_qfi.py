@@ -145,31 +145,52 @@ def block_qfi(weights: Array, kernel: Array, m: Array) -> Array:
     return 4.0 * second - 8.0 * jnp.sum(t)
 
 
-def qfi(psi: Array, eta, *, max_flips: int | None = None) -> Array:
-    r"""QFI of ``exp(-i phi J_z)`` on a symmetric pure state after local dephasing.
+def qfi(psi: Array, eta, *, gamma_t1=0.0, max_flips: int | None = None,
+        max_decays: int | None = None) -> Array:
+    r"""QFI of ``exp(-i phi J_z)`` on a symmetric pure state after local dephasing and T1 decay.
 
     ``rho = D o |psi><psi|`` in the product basis with ``D_xy = eta^Hamming(x, y)`` (every
     spin's coherence times eta), written in the Dicke blocks of total spin j; the QFI is the
     sum over blocks of the SLD formula (Braunstein & Caves, PRL 72, 3439 (1994)). Limits:
     coherent spin state ``N eta^2``; GHZ ``N^2 eta^(2N)`` (Huelga et al., PRL 79, 3865 (1997)).
+    With ``gamma_t1 > 0`` every spin also decays toward |0> (amplitude damping), exactly in the
+    PIQS block form (Shammah et al., PRA 98, 063815 (2018); Chase & Geremia, PRA 78, 052101
+    (2008)); see ``qlearn_sense.collective._decay``. Then the coherent spin state along x still
+    gives ``N eta^2`` and GHZ gives ``2 N^2 eta^(2N) / (1 + gamma^N + (1-gamma)^N)``.
 
     Args:
       psi: complex Dicke amplitudes, shape (N+1,), ordered m = N/2, N/2-1, ..., -N/2, where
         ``|N/2, N/2>`` is every spin in |0> and Z|0> = +|0>; normalized; 2 <= N <= 1000.
-      eta: coherence factor per spin in (0, 1] (float, or a traced scalar).
+      eta: TOTAL coherence factor per spin in (0, 1] (float, or a traced scalar): the factor on
+        every spin's coherence, including the ``sqrt(1 - gamma_t1)`` of T1 (the convention of
+        ``qlearn_sense.protocol.Noise``); so ``eta <= sqrt(1 - gamma_t1)``, and the pure-dephasing
+        part is ``eta / sqrt(1 - gamma_t1)``. E.g. ``exp(-t/T2)`` with T2 including T1.
+      gamma_t1: amplitude-damping (T1) probability per spin during the interrogation,
+        ``1 - exp(-t/T1)``, in [0, 1) (float or traced; default 0: dephasing only, the same
+        computation as before T1 existed).
       max_flips: flip counts kept (static). Default: exact (all N) when eta is traced or
         N is small, else the counts whose binomial(N, (1-eta)/2) tail exceeds 1e-20.
+      max_decays: decay counts kept (static, with T1). Default: the counts whose
+        binomial(N, gamma_t1) tail exceeds 1e-20 (all N when traced);
+        ``qlearn_sense.collective.decay_truncation`` reports the weight left out.
 
     Returns:
-      Scalar QFI in rad^-2. jit-able; differentiable in psi (and eta) with a custom VJP
-      that does not differentiate eigh. Cost O(N S^3) with S the flip counts kept.
+      Scalar QFI in rad^-2. jit-able; differentiable in psi (and eta, gamma_t1) with a custom VJP
+      that does not differentiate eigh. Cost O(N S^3) with S the flip counts kept (dephasing
+      only); with T1 the blocks have one column per (decays, j', flips) term.
 
     Raises:
       ValueError: psi not a vector of length N+1 with 2 <= N <= 1000, eta outside (0, 1],
-        or max_flips outside 0..N.
+        gamma_t1 outside [0, 1), eta above sqrt(1 - gamma_t1), max_flips or max_decays
+        outside 0..N, or a T1 table too large (``_decay.MAX_DECAY_TABLE``).
     """
-    psi, n_spins = _check_psi_eta(psi, eta)
-    s_max = resolve_max_flips(n_spins, eta, max_flips)
-    kernel = _kernel(n_spins, eta, s_max)
-    w = jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
-    return block_qfi(w, kernel, jnp.asarray(m_values(n_spins)))
+    from qlearn_sense.collective._decay import _concrete, check_gamma_t1, decayed_qfi
+
+    check_gamma_t1(gamma_t1, eta)
+    if _concrete(gamma_t1) == 0.0 and max_decays is None:
+        psi, n_spins = _check_psi_eta(psi, eta)
+        s_max = resolve_max_flips(n_spins, eta, max_flips)
+        kernel = _kernel(n_spins, eta, s_max)
+        w = jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
+        return block_qfi(w, kernel, jnp.asarray(m_values(n_spins)))
+    return decayed_qfi(psi, eta, gamma_t1, max_flips=max_flips, max_decays=max_decays)

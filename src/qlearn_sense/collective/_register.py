@@ -34,7 +34,7 @@ def to_register_protocol(spec: CollectiveSpec) -> Protocol:
     """The register :class:`qlearn_sense.protocol.Protocol` of a collective protocol (N <= 12).
 
     The parameter layout is the same (``theta`` carries over unchanged); the noise is local
-    dephasing with the same eta on every qubit. Register outcome probabilities map to the
+    dephasing with the same total eta and amplitude damping with the same gamma_t1 on every qubit. Register outcome probabilities map to the
     collective ones with :func:`register_to_collective_probs`.
 
     Args:
@@ -57,7 +57,7 @@ def to_register_protocol(spec: CollectiveSpec) -> Protocol:
     if spec.preparation == "ghz":
         gates = [Gate("h", (0,))] + [Gate("cnot", (j, j + 1)) for j in range(n - 1)] + gates
     return Protocol(n_qubits=n, prep=tuple(gates), measure=tuple(_gates(meas, n)), n_params=n_params,
-                    n_prep_params=n_prep, noise=Noise.uniform(n, eta=spec.eta),
+                    n_prep_params=n_prep, noise=Noise.uniform(n, eta=spec.eta, gamma=spec.gamma_t1),
                     name=f"collective-{spec.preparation}-{spec.measurement}-n{n}",
                     meta=(("engine", "collective"), ("readout", spec.readout)))
 

@@ -75,7 +75,9 @@ class AdaptiveConfig(_Model):
     """The ``adaptive:`` section.
 
     Attributes:
-      policy: ``particle_guess`` (Wiebe et al. 2014), ``greedy_eig``, ``rpe`` (Kimmel et al. 2015)
+      policy: ``particle_guess`` (Wiebe et al. 2014), ``sigma_heuristic`` (t = 0.6 / posterior sd of the
+        precession frequency, fringe-slope readout phases; ``qlearn_sense.adaptive.sigma_heuristic_policy``), ``greedy_eig`` (expected information gain),
+        ``evr`` (expected variance reduction, Granade et al. 2012), ``rpe`` (Kimmel et al. 2015)
         or ``fixed`` (non-adaptive repeated Ramsey).
       particles: particles of the filter (>= 2).
       experiments: single-shot experiments per trial (rounds x settings on hardware).
@@ -87,19 +89,23 @@ class AdaptiveConfig(_Model):
       coherence_fraction: interrogation times are capped at this fraction of T2 (T2* for Ramsey).
       max_interrogation_time_s: optional absolute cap, s.
       fixed_time_s: time of the ``fixed`` baseline (default: the coherence cap), s.
-      candidate_times: number of candidate times of ``greedy_eig``.
+      candidate_times: number of candidate times of ``greedy_eig`` and ``evr``.
       resample_threshold: ESS fraction that triggers resampling.
       liu_west_a: Liu-West shrinkage a.
       rpe_generations: K of robust phase estimation (longest time 2^(K-1) times the base time).
       rpe_alpha, rpe_beta: RPE schedule constants, M_j = ceil(alpha (K - j) + beta).
       failure_sigmas: a trial fails when |error| > failure_sigmas posterior standard deviations.
-      rounds, settings_per_round, shots_per_setting: the hardware loop (one PUB per round).
+      rounds, settings_per_round, shots_per_setting: the hardware loop (one PUB per round, run by
+        ``qlearn-sense fetch`` once the main job is done).
+      round_max_polls: status polls per round within one fetch before the round is left pending
+        (the next ``qlearn-sense fetch`` resumes it; nothing is resubmitted).
+      round_poll_interval_s: wait between two polls of a round, s.
       latency_calls: timed real-time updates for the latency percentiles.
       tracking: optional tracking section.
       live: optional live-mode section.
     """
 
-    policy: Literal["particle_guess", "greedy_eig", "rpe", "fixed"] = "particle_guess"
+    policy: Literal["particle_guess", "sigma_heuristic", "greedy_eig", "evr", "rpe", "fixed"] = "particle_guess"
     particles: Annotated[int, Field(ge=2, le=10**6)] = 2000
     experiments: Annotated[int, Field(ge=1, le=100000)] = 100
     trials: Annotated[int, Field(ge=1, le=100000)] = 200
@@ -124,6 +130,8 @@ class AdaptiveConfig(_Model):
     rounds: Annotated[int, Field(ge=1, le=1000)] = 5
     settings_per_round: Annotated[int, Field(ge=1, le=1000)] = 4
     shots_per_setting: Annotated[int, Field(ge=1, le=10**6)] = 100
+    round_max_polls: Annotated[int, Field(ge=1, le=10000)] = 12
+    round_poll_interval_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
     latency_calls: Annotated[int, Field(ge=10, le=10**6)] = 300
     tracking: TrackingConfig | None = None
     live: LiveConfig | None = None

@@ -74,7 +74,12 @@ class EnsembleSensorConfig(_Model):
 
 
 class CollectiveEngineConfig(_Model):
-    """The exact permutation-symmetric engine (``qlearn_sense.collective``)."""
+    """The exact permutation-symmetric engine (``qlearn_sense.collective``).
+
+    ``t1_s`` (optional) adds T1 decay: amplitude damping with probability ``1 - exp(-tau/T1)`` per spin
+    during the interrogation tau, on top of the total coherence factor of the sensor's T2/T2*
+    (e.g. room-temperature NV T1 ~ ms: Jarmola et al., PRL 108, 197601 (2012)).
+    """
 
     engine: Literal["collective"] = "collective"
     n_spins: Annotated[Int, Field(ge=2)] = 20
@@ -87,6 +92,7 @@ class CollectiveEngineConfig(_Model):
     steps: Annotated[Int, Field(ge=1, le=100_000)] = 300
     restarts: Annotated[Int, Field(ge=1, le=64)] = 4
     eta_values: list[Annotated[Float, Field(gt=0, le=1)]] = [0.8, 0.9, 0.95, 0.99]
+    t1_s: Annotated[Float, Field(gt=0, le=1000.0)] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "CollectiveEngineConfig":

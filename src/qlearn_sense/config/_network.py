@@ -22,27 +22,86 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NodeConfig(_Model):
-    """One sensor node: a register of ``qubits`` qubits at ``position_m``.
+MAX_ENSEMBLE_SPINS = 1000
 
-    ``sensor`` defaults to the experiment's top-level ``sensor`` section;
-    ``axes`` are the field components it senses (one phase each).
-    ``kind`` ``ensemble``/``nv_ensemble`` (collective spins) is accepted by the
-    schema but not yet simulated (NotImplementedError when the network is built).
+
+class NodeConfig(_Model):
+    """One sensor node at ``position_m`` (m).
+
+    ``kind``:
+
+    * ``register`` (default): ``qubits`` qubits in the strategy circuits.
+    * ``ensemble``: a collective ensemble of ``n_spins`` (1..1000) spins; its best
+      local state (coherent, GHZ or one-axis twisted, under the node's dephasing)
+      gives the node's Fisher information (:func:`qlearn_sense.network.ensemble_phase_fisher`).
+    * ``nv_ensemble``: an NV ensemble of ``n_spins`` spins read out optically with
+      ``a0``/``a1`` photons per spin per shot (readout noise factor sigma_R) and
+      ``delta_ms`` (1 or 2) (:func:`qlearn_sense.network.nv_ensemble_phase_fisher`).
+
+    Ensemble nodes sense their field locally: they have no qubits in the circuits
+    and share no entanglement through links; they sense exactly one axis.
+    ``sensor`` defaults to the experiment's top-level ``sensor`` section (gamma,
+    interrogation time, T2* or eta); ``axes`` are the field components sensed.
     """
 
     name: Annotated[str, Field(min_length=1, max_length=40)]
     position_m: Vec3
-    qubits: Annotated[int, Field(ge=1, le=MAX_NETWORK_QUBITS)]
+    qubits: Annotated[int, Field(ge=1, le=MAX_NETWORK_QUBITS)] | None = None
     kind: Literal["register", "ensemble", "nv_ensemble"] = "register"
     sensor: SensorConfig | None = None
     axes: Annotated[list[Axis], Field(min_length=1, max_length=3)] = ["z"]
+    n_spins: Annotated[float, Field(ge=1, le=1e20)] | None = None
+    """Spins of an ensemble node (``ensemble``: an integer 1..1000; ``nv_ensemble``: >= 1)."""
+    a0: Annotated[float, Field(gt=0)] | None = None
+    """Mean detected photons per spin per shot from m_s = 0 (``nv_ensemble``)."""
+    a1: Annotated[float, Field(ge=0)] | None = None
+    """The same from m_s = +-1, < a0 (``nv_ensemble``)."""
+    delta_ms: Literal[1, 2] = 1
+    """1: single-quantum, 2: double-quantum NV phase (``nv_ensemble``)."""
 
-    @model_validator(mode="after")
-    def _axes(self) -> "NodeConfig":
+    def check(self, where: str) -> None:
+        """Kind-dependent checks; errors name ``<where>.<field>``.
+
+        Raises:
+          ValueError: a register without qubits, an ensemble with qubits, without
+            n_spins, with n_spins not an integer in 1..1000 (``ensemble``), without
+            a0/a1 or with a0 <= a1 (``nv_ensemble``), or sensing more than one axis.
+        """
         if len(set(self.axes)) != len(self.axes):
-            raise ValueError(f"axes = {self.axes} repeats an axis")
-        return self
+            raise ValueError(f"{where}.axes = {self.axes} repeats an axis")
+        if self.kind == "register":
+            if self.qubits is None:
+                raise ValueError(f"{where}.qubits is required for kind 'register' (1..{MAX_NETWORK_QUBITS})")
+            for f in ("n_spins", "a0", "a1"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"{where}.{f} applies to ensemble nodes only; this node is a register")
+            return
+        if self.qubits is not None:
+            raise ValueError(f"{where}.qubits = {self.qubits}: a {self.kind} node has no qubits in the circuits "
+                             "(it senses locally and shares no entanglement); give n_spins instead")
+        if len(self.axes) != 1:
+            raise ValueError(f"{where}.axes = {self.axes}; a {self.kind} node senses exactly one axis")
+        if self.n_spins is None:
+            raise ValueError(f"{where}.n_spins is required for kind {self.kind!r}")
+        if self.kind == "ensemble":
+            if self.n_spins != int(self.n_spins) or not 1 <= self.n_spins <= MAX_ENSEMBLE_SPINS:
+                raise ValueError(f"{where}.n_spins = {self.n_spins:g}; accepted for kind 'ensemble': an integer in "
+                                 f"1..{MAX_ENSEMBLE_SPINS} (the exact collective engine's range)")
+            for f in ("a0", "a1"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"{where}.{f} applies to kind 'nv_ensemble' only")
+        else:
+            if self.a0 is None or self.a1 is None:
+                raise ValueError(f"{where}.a0 and {where}.a1 (photons per spin per shot) are required for kind "
+                                 "'nv_ensemble'")
+            if self.a0 <= self.a1:
+                raise ValueError(f"{where}.a0 = {self.a0} must exceed {where}.a1 = {self.a1} (m_s = 0 is the "
+                                 "bright state); accepted: a0 > a1 >= 0")
+
+    @property
+    def n_qubits(self) -> int:
+        """Qubits in the circuits (0 for ensemble nodes)."""
+        return self.qubits or 0
 
 
 class LinkConfig(_Model):
@@ -153,7 +212,12 @@ class NetworkConfig(_Model):
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
             raise ValueError(f"network.nodes: names {names} repeat a name")
-        total = sum(n.qubits for n in self.nodes)
+        for i, n in enumerate(self.nodes):
+            n.check(f"network.nodes[{i}]")
+        registers = [n.name for n in self.nodes if n.kind == "register"]
+        if not registers:
+            raise ValueError("network.nodes: no node of kind 'register'; the strategies need at least one register")
+        total = sum(n.n_qubits for n in self.nodes)
         if total > MAX_NETWORK_QUBITS:
             raise ValueError(f"network.nodes: {total} qubits in all; accepted: at most {MAX_NETWORK_QUBITS}")
         for i, ln in enumerate(self.links):
@@ -162,8 +226,8 @@ class NetworkConfig(_Model):
                     raise ValueError(f"network.links[{i}].nodes: {nm!r} is not a node; nodes: {', '.join(names)}")
             if ln.nodes[0] == ln.nodes[1]:
                 raise ValueError(f"network.links[{i}].nodes joins {ln.nodes[0]!r} to itself")
-        if self.hub is not None and self.hub not in names:
-            raise ValueError(f"network.hub = {self.hub!r} is not a node; nodes: {', '.join(names)}")
+        if self.hub is not None and self.hub not in registers:
+            raise ValueError(f"network.hub = {self.hub!r} is not a register node; registers: {', '.join(registers)}")
         for i, s in enumerate(self.sources):
             if s.kind == "node_field":
                 if s.node not in names:
@@ -185,8 +249,8 @@ class NetworkConfig(_Model):
             raise ValueError(f"network.common_mode.correlation = {self.common_mode.correlation}; with {m} nodes "
                              f"accepted: >= {-1 / (m - 1):.4g} (positive semidefinite covariance)")
         if "distributed" in self.strategies:
-            hub = self.hub or names[0]
-            for nm in names:
+            hub = self.hub or registers[0]
+            for nm in registers:
                 if nm != hub and not any(set(ln.nodes) == {hub, nm} for ln in self.links):
                     raise ValueError(f"network.links: no link between hub {hub!r} and node {nm!r}; the "
                                      "'distributed' strategy sends qubits from the hub through one")

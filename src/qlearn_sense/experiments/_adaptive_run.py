@@ -1,8 +1,14 @@
 """Adaptive analysis: error vs total sensing time per policy, update latency, tracking, live mode.
 
 On local backends every shot adapts in simulation (:func:`qlearn_sense.adaptive.simulate_trials`,
-truths drawn from the prior so that calibration is testable); on IBM hardware
-the loop runs in rounds, one PUB each (:func:`run_adaptive_rounds`).
+truths drawn from the prior so that calibration is testable). On asynchronous
+backends (IBM hardware) the simulated error curve stays as the local reference,
+and the loop also runs on the device in rounds, one PUB each
+(:func:`run_adaptive_rounds`, ledger PUBs 1000 + r): the analysis runs at fetch
+time (``qlearn-sense fetch``), submits each round with the settings from the
+posterior after the previous one, and polls it a bounded number of times; a
+round still pending is left in the ledger and the next fetch resumes it
+without resubmitting any finished round.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from qlearn_sense.adaptive import (
     make_realtime_step,
     measure_latency,
     particle_guess_policy,
+    sigma_heuristic_policy,
     protocol_outcome_probs,
     ramsey_outcome_probs,
     ramsey_readout_params,
@@ -38,12 +45,14 @@ from qlearn_sense.adaptive import (
 )
 from qlearn_sense.adaptive import credible_interval as _ci
 from qlearn_sense.adaptive import posterior_mean as _pmean
-from qlearn_sense.experiments._adaptive_rounds import run_adaptive_rounds
+from qlearn_sense.adaptive._evr import evr_policy
+from qlearn_sense.experiments._adaptive_rounds import ADAPTIVE_PUB_OFFSET, run_adaptive_rounds
 from qlearn_sense.experiments._analysis import AnalysisContext, AnalysisResult
 from qlearn_sense.experiments._design import make_design
 from qlearn_sense.physics import ActionPotentialField
 
-__all__ = ["LATENCY_BUDGETS_US", "analyse_adaptive", "run_adaptive_rounds", "run_live"]
+__all__ = ["ADAPTIVE_PUB_OFFSET", "LATENCY_BUDGETS_US", "analyse_adaptive", "rounds_pending", "run_adaptive_rounds",
+           "run_live"]
 
 LATENCY_BUDGETS_US = {"action_potential_1ms": 1e3, "software_closed_loop_10ms": 1e4, "heartbeat_1s": 1e6}
 """Budgets an update must fit (issue 13): an action potential lasts ~1 ms, a software loop has 10-30 ms,
@@ -80,9 +89,25 @@ def _model_and_box(cfg, gamma, t2, p, p01, p10):
 def _policy(cfg, lik, gamma, cap):
     if cfg.policy == "particle_guess":
         return particle_guess_policy(gamma, cap)
+    if cfg.policy == "sigma_heuristic":
+        return sigma_heuristic_policy(gamma, cap)
     if cfg.policy == "greedy_eig":
         return greedy_eig_policy(lik, candidate_settings(cap, cfg.candidate_times))
+    if cfg.policy == "evr":
+        return evr_policy(lik, candidate_settings(cap, cfg.candidate_times), cap)
     return fixed_policy(cfg.fixed_time_s or cap)
+
+
+def _one_qubit_ramsey(design, gamma):
+    """The 1-qubit Ramsey protocol (local readout) with the design's first-qubit noise, its likelihood and
+    ``theta_of_phase`` (readout phase -> RZ(-phase))."""
+    from qlearn_sense.protocol import Noise, build_protocol, compile_jax
+
+    nz = design.protocol.noise  # the first sensor qubit's noise at the design's interrogation time
+    prot = build_protocol(1, "ramsey", "local", noise=Noise(eta=nz.eta[:1], gamma=nz.gamma[:1], p01=nz.p01[:1],
+                                                            p10=nz.p10[:1]))
+    theta_of = ramsey_readout_params(1)
+    return prot, protocol_outcome_probs(compile_jax(prot).probs, gamma, theta_of), theta_of
 
 
 def _checkpoints(n: int, k: int = 16) -> np.ndarray:
@@ -158,14 +183,8 @@ def run_live(backend, design, *, gamma: float, true_field_T: float, lower, upper
       dict with ``kept_up`` (every event finished before the next arrived, apart from <= 1 %),
       ``processing_us`` p50/p99, ``max_lag_s``, ``late_events``, ``final_error_T``.
     """
-    from qlearn_sense.protocol import Noise, build_protocol, compile_jax
-
-    nz = design.protocol.noise  # the first sensor qubit's noise at the design's interrogation time
-    prot = build_protocol(1, "ramsey", "local", noise=Noise(eta=nz.eta[:1], gamma=nz.gamma[:1], p01=nz.p01[:1],
-                                                            p10=nz.p10[:1]))
-    theta_of = ramsey_readout_params(1)
+    prot, lik, theta_of = _one_qubit_ramsey(design, gamma)
     theta_jit = jax.jit(theta_of)  # one compiled call per event (eager jnp ops cost ~200 us each event)
-    lik = protocol_outcome_probs(compile_jax(prot).probs, gamma, theta_of)
     lo, hi = np.atleast_1d(lower), np.atleast_1d(upper)
     step = make_realtime_step(lik, particle_guess_policy(gamma, cap_s), SMCOptions(lower=tuple(lo), upper=tuple(hi)))
     key = jax.random.PRNGKey(seed)
@@ -242,7 +261,63 @@ def _tracking(cfg, ctx, design, gamma, t2, p, p01, p10):
             "statistic": "log Bayes factor (event model vs B = 0), Wald thresholds from hyptest.sprt_thresholds"}
 
 
-def analyse_adaptive(ctx: AnalysisContext) -> AnalysisResult:
+def _hardware_rounds(cfg, ctx, design, gamma, lower, upper, cap, run_dir) -> tuple[dict, list[str], list[str]]:
+    """Drive (or resume) the round-based loop on an asynchronous backend: ``(data, summary, warnings)``."""
+    prot, lik, theta_of = _one_qubit_ramsey(design, gamma)
+    note = None
+    if cfg.policy == "rpe":
+        note = "RPE is non-adaptive; the hardware rounds use the particle-guess heuristic"
+        policy = particle_guess_policy(gamma, cap)
+    else:
+        policy = _policy(cfg, lik, gamma, cap)
+    lo, hi = lower[:1], upper[:1]
+    true_field = float(design.amplitude_T)
+    run_dir = Path(run_dir)
+    opts = SMCOptions(cfg.resample_threshold, cfg.liu_west_a, tuple(lo.tolist()), tuple(hi.tolist()))
+    res = run_adaptive_rounds(
+        ctx.backend, prot, likelihood=lik, policy=policy, theta_of_phase=theta_of, gyromagnetic_ratio_Hz_per_T=gamma,
+        true_field_T=true_field, lower=lo, upper=hi, n_particles=cfg.particles, n_rounds=cfg.rounds,
+        settings_per_round=cfg.settings_per_round, shots=cfg.shots_per_setting, seed=ctx.seed, run_dir=run_dir,
+        run_id=run_dir.name, config_name=ctx.config.name, options=opts, max_polls=cfg.round_max_polls,
+        poll_s=cfg.round_poll_interval_s, pub_offset=ADAPTIVE_PUB_OFFSET, on_error="return")
+    data = {"rounds": res.rounds, "complete": res.complete, "pending_round": res.pending_round,
+            "pub_offset": res.pub_offset, "error": res.error, "n_rounds": cfg.rounds,
+            "settings_per_round": cfg.settings_per_round, "shots_per_setting": cfg.shots_per_setting,
+            "policy": cfg.policy if note is None else "particle_guess", "coherence_cap_s": cap,
+            "true_field_T": true_field, "prior_T": [float(lo[0]), float(hi[0])],
+            "protocol": "1-qubit Ramsey, local readout (readout phase = RZ(-phase)); the field is emulated by the "
+                        "encoding phase 2 pi gamma B t",
+            "meaning": "the adaptive loop on the device, one PUB per round (ledger PUB pub_offset + round); "
+                       "settings of round r from the posterior after round r - 1"}
+    if note is not None:
+        data["note"] = note
+    summary, warnings = [], []
+    done = len(res.rounds)
+    if res.rounds:
+        last = res.rounds[-1]
+        data["final"] = {"mean_T": last["mean_T"], "sd_T": last["sd_T"], "error_T": last["mean_T"] - true_field}
+    if res.complete:
+        last = res.rounds[-1]
+        summary.append(f"hardware rounds: {done}/{cfg.rounds} done on {ctx.backend.name}, field "
+                       f"{last['mean_T']:.4g} +- {last['sd_T']:.2g} T (emulated {true_field:.4g} T)")
+        if abs(last["mean_T"] - true_field) > cfg.failure_sigmas * max(last["sd_T"], 1e-300):
+            warnings.append(f"hardware rounds: estimate {last['mean_T']:.4g} T is more than {cfg.failure_sigmas:g} "
+                            f"posterior sd from the emulated field {true_field:.4g} T")
+    elif res.error is not None:
+        summary.append(f"hardware rounds: {done}/{cfg.rounds} done; {res.error}: run `qlearn-sense fetch {run_dir}` "
+                       "again to resubmit that round (finished rounds are not resubmitted)")
+        warnings.append(f"hardware rounds: {res.error}")
+    else:
+        r = res.pending_round
+        summary.append(f"hardware rounds: {done}/{cfg.rounds} done; round {r} (PUB {res.pub_offset + r}) is still "
+                       f"pending: run `qlearn-sense fetch {run_dir}` again to resume (nothing is resubmitted)")
+    if not lo[0] <= true_field <= hi[0]:
+        warnings.append(f"hardware rounds: the emulated field {true_field:.4g} T lies outside the prior "
+                        f"[{lo[0]:.4g}, {hi[0]:.4g}] T (adaptive.prior_min_T / prior_max_T)")
+    return data, summary, warnings
+
+
+def analyse_adaptive(ctx: AnalysisContext, *, run_dir: str | Path | None = None) -> AnalysisResult:
     """The ``adaptive`` analysis (results key ``adaptive``).
 
     Returns ``policy``, ``error_curve`` (records with ``total_time_s``, ``rmse``,
@@ -251,6 +326,20 @@ def analyse_adaptive(ctx: AnalysisContext) -> AnalysisResult:
     ``coherence_limit_s`` and ``coherence_cap_s``, posterior diagnostics, and
     ``tracking`` / ``live`` when configured. Plots: error vs total sensing time
     (log-log, 1/sqrt(T) and 1/T guides) and the tracked waveform with its band.
+    ``error_curve_source`` labels the curve (simulated, with truths from the prior).
+
+    On an asynchronous backend (``ctx.backend.asynchronous``) the loop also runs
+    on the device in rounds, under ``hardware``: ``rounds`` (``round``, ``pub``,
+    ``job_id``, ``status``, ``settings`` (S, 3), ``counts`` (S, 2), posterior
+    ``mean_T`` / ``sd_T`` after the round), ``complete``, ``pending_round``,
+    ``pub_offset`` (1000) and ``error``. A pending round is no failure: the
+    summary says to fetch again, which resumes without resubmitting finished
+    rounds. The interrogation times are capped at the coherence cap there too.
+
+    Args:
+      ctx: the analysis context.
+      run_dir: the run folder (the ledger key of the rounds); default ``ctx.run_dir`` when the context has
+        one. Needed only on asynchronous backends (without it the rounds are reported ``not_run``).
 
     Raises:
       ValueError: the config has no ``adaptive`` section, or tracking without an action-potential signal.
@@ -274,24 +363,40 @@ def analyse_adaptive(ctx: AnalysisContext) -> AnalysisResult:
     if cfg.policy == "rpe":
         curve, diag = _rpe_curve(cfg, ctx, gamma, t2, p, p01, p10, truth, cap)
     else:
-        curve, diag, _ = _smc_curve(cfg, ctx, lik, _policy(cfg, lik, gamma, cap), lower, upper, truth, cap)
+        sim_policy = _policy(cfg, lik, gamma, cap)
+        curve, diag, _ = _smc_curve(cfg, ctx, lik, sim_policy, lower, upper, truth, cap)
+        if cfg.policy == "evr":
+            data["evr"] = {"coherence_cap_s": sim_policy.t_max_s, "candidates": int(sim_policy.candidates.shape[0]),
+                           "candidates_capped": sim_policy.n_capped,
+                           "longest_candidate_s": float(sim_policy.candidates[:, 0].max()),
+                           "meaning": "greedy minimum of the expected posterior variance of the field after one "
+                                      "outcome (Granade et al., NJP 14, 103013 (2012)); candidate times capped at "
+                                      "coherence_cap_s"}
         z = abs(diag["ci95_coverage"] - 0.95) / diag["ci95_coverage_stderr"]
         if z > 4:
             warnings.append(f"95 % credible intervals cover the truth in {diag['ci95_coverage']:.3f} of trials "
                             f"({z:.1f} standard errors from 0.95): posterior not calibrated")
     data.update(diag)
     data["error_curve"] = curve
+    data["error_curve_source"] = ("simulated on the design's likelihood, truths drawn from the prior"
+                                  + (" (local reference; the device rounds are under adaptive.hardware)"
+                                     if ctx.backend.asynchronous else ""))
     if cfg.policy != "rpe":  # reference: robust phase estimation on the same prior, sensor and cap
         ref, ref_diag = _rpe_curve(cfg, ctx, gamma, t2, p, p01, p10, truth, cap)
         ref_slope, ref_range = _fit_slope([c["total_time_s"] for c in ref], [c["rmse"] for c in ref])
         data["rpe_reference"] = {"error_curve": ref, "slope": ref_slope, "fit_range_s": ref_range, **ref_diag}
     heis = [c for c in curve if c["longest_time_s"] < 0.99 * cap]
+    if cfg.policy != "rpe":  # the prior-dominated start is pre-asymptotic (like RPE's K >= 3 rule below)
+        prior_sd = (cfg.prior_max_T - cfg.prior_min_T) / math.sqrt(12)
+        if sum(c["rmse"] <= prior_sd / 2 for c in heis) >= 2:
+            heis = [c for c in heis if c["rmse"] <= prior_sd / 2]
     if cfg.policy == "rpe" and sum(c["generations"] >= 3 for c in heis) >= 2:
         heis = [c for c in heis if c["generations"] >= 3]  # RPE's 1/T asymptotics (small K is pre-asymptotic)
     slope, rng_fit = _fit_slope([c["total_time_s"] for c in heis], [c["rmse"] for c in heis])
     slope_all, rng_all = _fit_slope([c["total_time_s"] for c in curve], [c["rmse"] for c in curve])
     data["slope"] = {"value": slope, "fit_range_s": rng_fit, "meaning": "log-log slope of rmse vs total sensing "
-                     "time while the longest interrogation is below the coherence cap (-1: Heisenberg, -0.5: SQL)",
+                     "time while the longest interrogation is below the coherence cap and (adaptive policies) the rmse is "
+                     "below half the prior's sd, past the prior-dominated start (-1: Heisenberg, -0.5: SQL)",
                      "all_points": slope_all, "all_points_range_s": rng_all}
     if curve and curve[-1]["failure_rate"] > 0.05:
         warnings.append(f"failure rate {curve[-1]['failure_rate']:.3f} at the last checkpoint: posteriors "
@@ -333,11 +438,28 @@ def analyse_adaptive(ctx: AnalysisContext) -> AnalysisResult:
             warnings.append(f"live loop did not keep up with {cfg.live.event_rate_Hz:g} Hz: processing per event "
                             f"p50 {lv['processing_us']['p50']:.0f} us, p99 {lv['processing_us']['p99']:.0f} us "
                             f"(backend shot + update) against {1e6 / cfg.live.event_rate_Hz:.0f} us between events")
-    if getattr(ctx.backend, "asynchronous", False):
-        summary.append("hardware: the adaptive loop runs in rounds (one PUB each) with run_adaptive_rounds")
+    flags = {"adaptive_failure": bool(curve and curve[-1]["failure_rate"] > 0.05)}
+    if ctx.backend.asynchronous:
+        ctx.report("adaptive", 2, 3)
+        run_dir = run_dir if run_dir is not None else getattr(ctx, "run_dir", None)
+        if run_dir is None:
+            data["hardware"] = {"status": "not_run", "complete": False, "pub_offset": ADAPTIVE_PUB_OFFSET,
+                                "reason": "no run folder given to the analysis (the rounds' ledger key)"}
+            summary.append("hardware rounds: not run (no run folder given to the analysis)")
+        else:
+            hw, hw_summary, hw_warnings = _hardware_rounds(cfg, ctx, design, gamma, lower, upper, cap, run_dir)
+            data["hardware"] = hw
+            summary.extend(hw_summary)
+            warnings.extend(hw_warnings)
+            flags["adaptive_rounds_pending"] = not hw["complete"]
     ctx.report("adaptive", 3, 3)
-    return AnalysisResult(key="adaptive", data=data, summary=summary, warnings=warnings,
-                          flags={"adaptive_failure": bool(curve and curve[-1]["failure_rate"] > 0.05)}, plots=plots)
+    return AnalysisResult(key="adaptive", data=data, summary=summary, warnings=warnings, flags=flags, plots=plots)
+
+
+def rounds_pending(results: dict) -> bool:
+    """True when a run's ``results.json`` has adaptive hardware rounds still to run (pending or failed)."""
+    hw = (results.get("adaptive") or {}).get("hardware")
+    return isinstance(hw, dict) and hw.get("complete") is False and hw.get("status") != "not_run"
 
 
 def _plot_curve(data: dict, path: Path) -> None:

@@ -97,6 +97,8 @@ class AnalysisContext:
       backend: the backend the run uses.
       seed: this analysis's own seed (from the run's seed, by stage name).
       progress: progress callback or None.
+      run_dir: the run folder (the job-ledger key of PUBs an analysis submits itself: adaptive
+        rounds at PUB 1000+, network circuits at 2000+), or None.
     """
 
     config: "ExperimentConfig"
@@ -106,6 +108,7 @@ class AnalysisContext:
     params: "np.ndarray | None" = None
     sample: "SampleResult | None" = None
     progress: Progress | None = None
+    run_dir: Any = None
 
     def report(self, task: str, done: int, total: int) -> None:
         """Forward progress to the callback, if any."""

@@ -105,7 +105,8 @@ class CollectiveRun:
 
         self.cp = compile_collective(self.spec)
         parity = self.spec.readout == "parity"
-        self._raw = compile_collective(collective_spec(self.config, self.eta, "jz")) if parity else self.cp
+        jz_spec = collective_spec(self.config, self.eta, "jz", self.gamma)
+        self._raw = compile_collective(jz_spec) if parity else self.cp
         noisy = self.p01 > 0 or self.p10 > 0
         conf = jnp.asarray(readout_confusion(self.spec.n_spins, self.p01, self.p10)) if noisy else None
         n = np.arange(self.spec.n_spins + 1)
@@ -146,7 +147,7 @@ def collective_run(config: ExperimentConfig) -> CollectiveRun:
         raise DesignError("sensor.from_backend: the collective engine needs a physical sensor model")
     _, noise, signal, gamma_ratio, t, dphi_dA = design_physics(config, n)
     eta, gamma = float(noise.eta[0]), float(noise.gamma[0])
-    spec = collective_spec(config, eta)
+    spec = collective_spec(config, eta, gamma_t1=gamma)
     amplitude = float(signal.amplitude_T)
     return CollectiveRun(config=config, spec=spec, eta=eta, gamma=gamma, p01=float(noise.p01[0]),
                          p10=float(noise.p10[0]), phase_rad=amplitude * float(dphi_dA), dphi_dA=float(dphi_dA),
@@ -245,9 +246,9 @@ def analyse_collective(run: CollectiveRun, params: np.ndarray, counts: np.ndarra
               "cfi_over_qfi": cfi / qfi if qfi > 0 else None, "qfi_over_hl": qfi / limits["hl"],
               "ghz": limits["ghz"], "asymptotic_bound": limits["asymptotic_bound"],
               "channel_extension_bound": limits["channel_extension_bound"],
-              "qfi_noise": "local dephasing (eta per spin)" + ("" if run.gamma == 0 else "; T1 decay not in the "
-                                                              "collective QFI"),
-              "cfi_noise": "local dephasing and the per-spin readout errors"}
+              "qfi_noise": "local dephasing (eta per spin)" + ("" if run.gamma == 0 else " and T1 decay (exact in "
+                                                              "the total-spin blocks)"),
+              "cfi_noise": "the QFI's noise and the per-spin readout errors"}
     reasons = []
     if run.gamma > 0:
         reasons.append("the noise includes amplitude damping (T1)")
@@ -305,8 +306,8 @@ def analyse_collective(run: CollectiveRun, params: np.ndarray, counts: np.ndarra
                        "outcomes": "J_z counts n = 0..N (spins read 1)" if run.spec.readout != "parity"
                        else "parity of the J_z count (even, odd)",
                        "backends": "local collective engine only (no register form: N > 12 or 'tact')",
-                       "optimizer_objective_noise": "local dephasing only (readout errors enter the reported CFI, "
-                                                    "not the optimizer's objective)"},
+                       "optimizer_objective_noise": "dephasing and T1 (readout errors enter the reported CFI, not the "
+                                                    "optimizer's objective)"},
     }
 
 

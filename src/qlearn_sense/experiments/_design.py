@@ -101,19 +101,22 @@ def make_design(config: ExperimentConfig, *, noise: Noise | None = None,
                   amplitude_T=amplitude, phase_rad=amplitude * float(dphi_dA), noise=noise, protocol=protocol)
 
 
-def collective_spec(config: ExperimentConfig, eta: float, readout: str | None = None):
+def collective_spec(config: ExperimentConfig, eta: float, readout: str | None = None, gamma_t1: float = 0.0):
     """The :class:`qlearn_sense.collective.CollectiveSpec` of a ``protocol.engine: collective`` config.
 
     Args:
       config: validated config with ``protocol.engine = "collective"``.
       eta: coherence factor per spin during the interrogation, in (0, 1].
       readout: override of ``protocol.readout`` (default: the config's, else "jz").
+      gamma_t1: T1 decay probability per spin ``1 - exp(-t / T1)``, in [0, 1); ``eta`` is then the
+        total coherence factor (including T1's ``sqrt(1 - gamma_t1)``).
     """
     from qlearn_sense.collective import CollectiveSpec
 
     pc = config.protocol
     return CollectiveSpec(pc.n_spins, pc.preparation.ansatz, pc.measurement.ansatz, pc.preparation.layers,
-                          pc.measurement.layers, readout or pc.readout or "jz", eta=float(eta))
+                          pc.measurement.layers, readout or pc.readout or "jz", eta=float(eta),
+                          gamma_t1=float(gamma_t1))
 
 
 def collective_register_protocol(config: ExperimentConfig, noise: Noise) -> Protocol:

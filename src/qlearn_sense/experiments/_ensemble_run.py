@@ -77,18 +77,34 @@ def best_scheme(sensor: NVEnsembleSensor, ap: ActionPotentialField, max_pulses: 
     return max(rows, key=lambda r: r["snr"]), rows
 
 
-def _collective_opt(cc, eta: float, seed: int):
-    """Optimize the collective ansatz at (N, eta); returns ``(value, params, spec, compiled)``."""
+def _collective_opt(cc, eta: float, seed: int, gamma_t1: float = 0.0):
+    """Optimize the collective ansatz at (N, eta, gamma_t1); returns ``(value, params, spec, compiled)``.
+
+    ``eta`` is the total coherence factor; with T1 it is capped at ``sqrt(1 - gamma_t1)`` (T2 <= 2 T1), as
+    ``qlearn_sense.physics`` does for the register sensor.
+    """
+    eta = min(eta, math.sqrt(1.0 - gamma_t1))
     spec = CollectiveSpec(cc.n_spins, cc.preparation, cc.measurement, cc.prep_layers, cc.meas_layers,
-                          cc.observable, eta=eta)
+                          cc.observable, eta=eta, gamma_t1=gamma_t1)
     cp = compile_collective(spec)
     res = optimize_protocol(cp, cp.n_params, cp.n_prep_params, objective=cc.objective,
                             key=jax.random.PRNGKey(seed), steps=cc.steps, restarts=cc.restarts)
     return float(res.value), np.asarray(res.params), spec, cp
 
 
-def _collective_best(cc, eta: float, seed: int) -> float:
-    return _collective_opt(cc, eta, seed)[0]
+def _collective_best(cc, eta: float, seed: int, gamma_t1: float = 0.0) -> float:
+    return _collective_opt(cc, eta, seed, gamma_t1)[0]
+
+
+def t1_decay(t1_s: float | None, tau_s: float) -> float:
+    """T1 decay probability ``1 - exp(-tau/T1)`` during an interrogation of ``tau_s`` s (0 without T1)."""
+    return 0.0 if t1_s is None else -math.expm1(-tau_s / t1_s)
+
+
+def tau_at_eta(eta: float, eta_ref: float, tau_ref_s: float, stretch_exponent: float) -> float:
+    """Interrogation time (s) where the coherence ``exp(-(tau/T)^p)`` equals ``eta``, from one reference
+    point ``(tau_ref_s, eta_ref)`` of the same sequence: ``tau = tau_ref (ln eta / ln eta_ref)^(1/p)``."""
+    return tau_ref_s * (math.log(eta) / math.log(eta_ref)) ** (1.0 / stretch_exponent)
 
 
 def run_collective_on_backend(spec, cp, params: np.ndarray, backend, shots: int, seed: int) -> dict:
@@ -164,7 +180,12 @@ def analyse_ensemble(ctx: AnalysisContext) -> AnalysisResult:
     # collective-state gain at the exact N, eta of the best scheme's interrogation
     cc = cfg.collective
     eta = sensor.coherence(best["tau_s"], best["sequence"], best["n_pulses"])
-    f_best, best_params, best_spec, best_cp = _collective_opt(cc, eta, ctx.seed)
+    gamma_t1 = t1_decay(cc.t1_s, best["tau_s"])
+    if eta > math.sqrt(1.0 - gamma_t1):
+        warnings.append(f"coherence factor {eta:.6g} exceeds sqrt(1 - gamma_t1) = {math.sqrt(1 - gamma_t1):.6g} "
+                        f"(T2 > 2 T1 at tau = {best['tau_s']:.3g} s): capped for the collective engine")
+        eta = math.sqrt(1.0 - gamma_t1)
+    f_best, best_params, best_spec, best_cp = _collective_opt(cc, eta, ctx.seed, gamma_t1)
     execution = run_collective_on_backend(best_spec, best_cp, best_params, ctx.backend,
                                           int(min(ctx.config.execution.shots, 10**6)), ctx.seed)
     if execution["status"] == "run" and execution["gof"]["p_value"] < 1e-3:
@@ -174,8 +195,15 @@ def analyse_ensemble(ctx: AnalysisContext) -> AnalysisResult:
     if gain < 1 - 1e-6:
         warnings.append(f"the optimizer found QFI {f_best:.4g} < N eta^2 = {cc.n_spins * eta ** 2:.4g} (the product "
                         "state, which the ansatz contains): raise collective.steps or restarts")
-    scale = scale_report(sensor.n_spins, eta, f_best, cc.n_spins)
-    gains = [(e, _collective_best(cc, e, ctx.seed) / (cc.n_spins * e * e)) for e in cc.eta_values]
+    scale = scale_report(sensor.n_spins, eta, f_best, cc.n_spins, gamma_t1=gamma_t1)
+    gains = []  # (eta, gain, gamma_t1, gain bound); with T1, gamma at the tau where this sequence reaches eta
+    for e in cc.eta_values:
+        g_e = 0.0
+        if cc.t1_s is not None and e < 1.0:
+            g_e = t1_decay(cc.t1_s, tau_at_eta(e, eta, best["tau_s"], cfg.sensor.stretch_exponent))
+        e_c = min(e, math.sqrt(1.0 - g_e))
+        gains.append((e_c, _collective_best(cc, e_c, ctx.seed, g_e) / (cc.n_spins * e_c * e_c), g_e,
+                      scale_report(sensor.n_spins, e_c, 0.0, cc.n_spins, gamma_t1=g_e)["gain_bound"].value))
     if sensor.sigma_r > 1.5:
         warnings.append(f"readout noise sigma_R = {sensor.sigma_r:.3g}: collective-state gains assume "
                         "spin-projection-limited collective readout, which this optical readout is not")
@@ -196,19 +224,25 @@ def analyse_ensemble(ctx: AnalysisContext) -> AnalysisResult:
         "eta_at_best_tau": Quantity(eta, "1", "coherence factor per spin at the best scheme's tau"),
         "collective_qfi": Quantity(f_best, "rad^-2", f"best collective QFI found at N = {cc.n_spins}"),
         "collective_gain": Quantity(gain, "1", f"over N eta^2 at N = {cc.n_spins}, same eta"),
+        "t1_decay_probability": Quantity(gamma_t1, "1", "T1 decay probability 1 - exp(-tau/T1) per spin at the best "
+                                         "tau, in the collective engine" if cc.t1_s is not None
+                                         else "no T1 configured (collective.t1_s): dephasing only"),
     }
     data = {k: v.to_dict() for k, v in q.items()}
     data["schemes"] = rows
     data["execution"] = execution
     data["scale"] = {k: v._asdict() for k, v in scale.items()}
-    data["gain_vs_eta"] = [{"eta": e, "gain": g, "bound": 1 / (1 - e * e) if e < 1 else None} for e, g in gains]
+    data["gain_vs_eta"] = [{"eta": e, "gain": g, "gamma_t1": gt, "bound": b if e < 1 else None}
+                           for e, g, gt, b in gains]
     summary = [
         f"sensitivity {sens:.3g} T/sqrt(Hz) (Ramsey tau {tau_dc:.3g} s, sigma_R {sensor.sigma_r:.3g}, "
         f"N {sensor.n_spins:.3g})",
         f"one action potential ({ap.peak_field_T:.3g} T peak): SNR {d:.3g} with {best['sequence']} "
         f"(k={best['n_pulses']}, tau {best['tau_s']:.3g} s)",
         f"events to detect (alpha {cfg.alpha}, beta {cfg.beta}): {n_events}",
-        f"collective gain at N = {cc.n_spins}, eta {eta:.3g}: {gain:.3g} (bound {scale['gain_bound'].value:.3g})",
+        f"collective gain at N = {cc.n_spins}, eta {eta:.3g}"
+        + (f", T1 decay {gamma_t1:.3g}" if cc.t1_s is not None else "")
+        + f": {gain:.3g} (bound {scale['gain_bound'].value:.3g})",
         (f"optimized collective circuit on {execution['backend']}: {execution['shots']} shots, G-test vs the "
          f"collective model p = {execution['gof']['p_value']:.3g}" if execution["status"] == "run"
          else f"optimized collective circuit: {execution['status']} ({execution['reason']})"),
@@ -247,9 +281,14 @@ def _plot_sensitivity(path: Path, sensor: NVEnsembleSensor, tau: float, eta: flo
 def _plot_gain(path: Path, gains, n_spins: int) -> None:
     plt, (fig, ax) = _fig()
     e = np.array([g[0] for g in gains])
-    ax.plot(e, [g[1] for g in gains], "o-", label=f"best collective state, N = {n_spins} (computed)")
-    fine = np.linspace(min(e.min(), 0.5), min(e.max(), 0.995), 100)
-    ax.plot(fine, 1 / (1 - fine ** 2), "--", label="bound 1/(1-eta^2)")
+    t1 = any(g[2] > 0 for g in gains)
+    ax.plot(e, [g[1] for g in gains], "o-", label=f"best collective state, N = {n_spins} (computed"
+            + (", with T1)" if t1 else ")"))
+    if t1:
+        ax.plot(e, [g[3] for g in gains], "v", label="bound of the pure-dephasing part")
+    else:
+        fine = np.linspace(min(e.min(), 0.5), min(e.max(), 0.995), 100)
+        ax.plot(fine, 1 / (1 - fine ** 2), "--", label="bound 1/(1-eta^2)")
     ax.set_xlabel("coherence factor per spin eta")
     ax.set_ylabel("QFI gain over N eta^2")
     ax.set_yscale("log")

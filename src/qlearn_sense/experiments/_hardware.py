@@ -3,6 +3,11 @@
 A run on an asynchronous backend (IBM Quantum) stops after its PUBs are
 submitted and recorded in the job ledger; :func:`fetch_run` finishes it with
 exactly the analyses of a local run (:func:`finish_run`).
+
+Ledger PUB numbers of one run: 0..999 the main job (0 the counts, 1-2 the
+shadows), 1000 + r adaptive round r (submitted at fetch time by the adaptive
+analysis, :mod:`._adaptive_rounds`), 2000+ network PUBs. Fetch, resubmit and
+finish treat only PUBs below :data:`MAIN_PUB_LIMIT` as the main job's.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ from qlearn_sense.experiments._runner import (
     write_analysis,
 )
 from qlearn_sense.protocol import Protocol
+
+MAIN_PUB_LIMIT = 1000
+"""Ledger PUBs below this belong to the main job (PUB 0 the counts, 1-2 the shadows); adaptive rounds
+are 1000 + r (:data:`qlearn_sense.experiments._adaptive_rounds.ADAPTIVE_PUB_OFFSET`), network PUBs 2000+."""
+
+
+def main_pubs(records) -> list[int]:
+    """The main job's PUB numbers among ledger records (those below :data:`MAIN_PUB_LIMIT`), sorted."""
+    return sorted({r.pub for r in records if r.pub < MAIN_PUB_LIMIT})
 
 
 def device_record(backend: AbstractBackend, protocol: Protocol, run_dir: Path) -> dict | None:
@@ -172,8 +186,25 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design=None,
     if "jobs" in previous:
         results["jobs"] = previous["jobs"]
     be = get_backend(state.get("backend", sample.backend))
-    shadows_async = isinstance(be, AbstractAsyncBackend) and config.shadows is not None
-    run_analyses(prepared, params, sample, be, run_dir, results, skip=("shadows",) if shadows_async else ())
+    asynchronous = isinstance(be, AbstractAsyncBackend)
+    shadows_async = asynchronous and config.shadows is not None
+    adaptive_async = asynchronous and getattr(config, "adaptive", None) is not None
+    skip = (("shadows",) if shadows_async else ()) + (("adaptive",) if adaptive_async else ())
+    try:
+        run_analyses(prepared, params, sample, be, run_dir, results, skip=skip)
+    finally:
+        if asynchronous:
+            _write_jobs(be, run_dir)  # PUBs the analyses submitted (network circuits at 2000+)
+    if adaptive_async:  # the device rounds need the run folder (their ledger key), which the context lacks
+        from qlearn_sense.experiments._adaptive_run import analyse_adaptive
+        from qlearn_sense.experiments._analysis import AnalysisContext
+
+        ctx = AnalysisContext(config=config, backend=be, seed=prepared.seeds.get("adaptive", 0), design=prepared,
+                              params=params, sample=sample)
+        try:
+            write_analysis(run_dir, results, analyse_adaptive(ctx, run_dir=run_dir))
+        finally:
+            _write_jobs(be, run_dir)  # the rounds' ledger rows, also when interrupted
     if shadows_async:
         from qlearn_sense.experiments._shadows_run import CLIFFORD_LOCAL_ONLY, analyse_shadows, plan_shadows
 
@@ -209,6 +240,13 @@ def fetch_run(run_dir: str | Path, *, wait: bool = False, backend: AbstractAsync
               timeout_s: float | None = None) -> RunOutcome:
     """Finish a submitted run when its jobs are done: refresh, download, analyse, write results.json.
 
+    Only the main job's PUBs (below :data:`MAIN_PUB_LIMIT`) decide whether the
+    run can be finished; adaptive rounds (PUBs 1000 + r) are driven by the
+    adaptive analysis inside :func:`finish_run`. A finished run whose adaptive
+    rounds are still pending (``results["adaptive"]["hardware"]["complete"]``
+    false) is finished again, which resumes the rounds without resubmitting
+    finished ones.
+
     Returns:
       :class:`RunOutcome`; ``results["status"]`` stays ``"submitted"`` (with the
       job's status in ``results["jobs"]``) while a job is not done, and is
@@ -221,15 +259,21 @@ def fetch_run(run_dir: str | Path, *, wait: bool = False, backend: AbstractAsync
       ValueError: the run has no recorded jobs, or a submission's fate is unknown.
     """
     run_dir = Path(run_dir)
+    from qlearn_sense.experiments._adaptive_run import rounds_pending
+
     previous = load_results(run_dir, require_complete=False)
-    if previous.get("status") not in ("submitting", "submitted", "error"):
+    from qlearn_sense.experiments._network_backend import network_pending
+
+    if (previous.get("status") not in ("submitting", "submitted", "error") and not rounds_pending(previous)
+            and not network_pending(previous)):
         return RunOutcome(run_dir=run_dir, results=previous)
     be = backend or _async_backend_of(run_dir, "fetch")
-    records = list(be.ledger.for_run(run_dir))
-    if not records:
-        raise ValueError(f"run {run_dir} has no jobs in the ledger {be.ledger.path}")
+    pubs = main_pubs(be.ledger.for_run(run_dir))
+    if not pubs:
+        raise ValueError(f"run {run_dir} has no jobs of its main PUBs (0..{MAIN_PUB_LIMIT - 1}) in the ledger "
+                         f"{be.ledger.path}")
     latest = []
-    for pub in sorted({r.pub for r in records}):
+    for pub in pubs:
         record = be.ledger.latest(run_dir, pub)
         record = be.wait(record, timeout_s=timeout_s) if wait else be.refresh(record)
         if record.job_id is None and not record.final:
@@ -254,7 +298,10 @@ def fetch_run(run_dir: str | Path, *, wait: bool = False, backend: AbstractAsync
 def resubmit_run(run_dir: str | Path, *, backend: AbstractAsyncBackend | None = None) -> RunOutcome:
     """Submit again the PUBs of a run whose jobs ended in ERROR or CANCELLED (same design and parameters).
 
-    PUBs with a live or finished job are not submitted again.
+    PUBs with a live or finished job are not submitted again. Only the main
+    job's PUBs (below :data:`MAIN_PUB_LIMIT`) are considered: adaptive rounds
+    and network PUBs are never touched here (a failed round is resubmitted by
+    the next :func:`fetch_run`).
 
     Raises:
       BackendError: the run used a synchronous backend.
@@ -265,7 +312,7 @@ def resubmit_run(run_dir: str | Path, *, backend: AbstractAsyncBackend | None = 
     prepared, params, state = _load_run(run_dir)
     if backend is None:
         be.configure(**backend_options(prepared.config))
-    pubs = sorted({r.pub for r in be.ledger.for_run(run_dir)}) or [0]
+    pubs = main_pubs(be.ledger.for_run(run_dir)) or [0]
     live = [be.ledger.active(run_dir, pub) for pub in pubs]
     if all(r is not None and r.job_id is not None for r in live):
         raise ValueError(f"run {run_dir} already has job(s) " + ", ".join(f"{r.job_id} ({r.status})" for r in live)
@@ -274,4 +321,5 @@ def resubmit_run(run_dir: str | Path, *, backend: AbstractAsyncBackend | None = 
     return submit_run(prepared, params, be, run_dir, results)
 
 
-__all__ = ["device_record", "fetch_run", "finish_run", "noise_state", "resubmit_run", "submit_run"]
+__all__ = ["MAIN_PUB_LIMIT", "device_record", "fetch_run", "finish_run", "main_pubs", "noise_state", "resubmit_run",
+           "submit_run"]

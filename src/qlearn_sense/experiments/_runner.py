@@ -164,7 +164,8 @@ def run_analyses(prepared: PreparedDesign, params: np.ndarray, sample: SampleRes
         if name in skip:
             continue
         ctx = AnalysisContext(config=prepared.config, backend=backend, seed=prepared.seeds.get(name, 0),
-                              design=prepared, params=params, sample=sample, progress=progress)
+                              design=prepared, params=params, sample=sample, progress=progress,
+                              run_dir=run_dir)
         write_analysis(run_dir, results, fn(ctx))
 
 

@@ -83,6 +83,8 @@ def mle_network(network: Network, circuit: NetworkCircuit, params, counts: np.nd
     GHZ state) are held near ``start`` by a ridge ``ridge * shots |theta_n -
     start_n|^2`` in normalized coordinates. The covariance is the pseudo-inverse
     of ``shots`` times the CFIM at the estimate (Cramer 1946, sec. 32.6).
+    Only the register nodes' counts enter; sensing-only (ensemble) nodes are
+    fused with them in :func:`qlearn_sense.network.classical_fusion`.
 
     Args:
       network: the network (true sources give the default ``start``).
@@ -105,6 +107,7 @@ def mle_network(network: Network, circuit: NetworkCircuit, params, counts: np.nd
         raise ValueError(f"counts must have shape ({circuit.dim},) with a positive total, got {counts.shape}")
     shots = int(counts.sum())
     jn, d = normalization(network)
+    jn = jn[network.register_channels]  # the circuit encodes the register channels only
     th0 = network.theta_true if start is None else np.asarray(start, dtype=float)
     x0 = d * th0
     nj = compile_network(circuit)

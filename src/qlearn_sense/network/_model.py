@@ -20,19 +20,34 @@ from qlearn_sense.protocol import Gate
 
 STRATEGIES = ("classical", "local", "distributed")
 Strategy = Literal["classical", "local", "distributed"]
+NODE_KINDS = ("register", "ensemble", "nv_ensemble")
+"""``register``: a qubit register in the strategy circuits. ``ensemble`` (collective spins) and
+``nv_ensemble``: sensing-only nodes that add their local Fisher information (see :mod:`._nodes`)."""
 
 
 @dataclass(frozen=True)
 class Node:
     """One sensor node.
 
+    A ``register`` node holds ``n_qubits`` qubits of the strategy circuits. An
+    ``ensemble`` or ``nv_ensemble`` node is sensing-only: it has no qubits in the
+    circuits, shares no entanglement through links, and contributes its per-shot
+    Fisher information ``phase_fisher`` (rad^-2) of its one channel phase to
+    every strategy (see :func:`qlearn_sense.network.ensemble_phase_fisher`,
+    :func:`qlearn_sense.network.nv_ensemble_phase_fisher`).
+
     Attributes:
       name: label.
       position_m: position, shape (3,), m.
-      n_qubits: qubits of its register, >= 1.
-      rad_per_T: phase per tesla per qubit, ``2 pi gamma t``, rad/T, > 0.
+      n_qubits: qubits of its register, >= 1 (0 for sensing-only nodes).
+      rad_per_T: phase per tesla, rad/T, > 0: per qubit (``2 pi gamma t``) for a
+        register, per spin (``Delta m_s 2 pi gamma t`` for an NV ensemble) otherwise.
       eta: local dephasing factor per qubit during one interrogation, (0, 1].
-      axes: field components it senses (``x``, ``y``, ``z``), one phase channel each.
+      axes: field components it senses (``x``, ``y``, ``z``), one phase channel each
+        (exactly one for sensing-only nodes).
+      kind: ``register``, ``ensemble`` or ``nv_ensemble``.
+      phase_fisher: per-shot Fisher information of the node phase, rad^-2 (sensing-only nodes).
+      n_spins: spins of a sensing-only node (recorded for results).
     """
 
     name: str
@@ -41,6 +56,14 @@ class Node:
     rad_per_T: float
     eta: float = 1.0
     axes: tuple[str, ...] = ("z",)
+    kind: str = "register"
+    phase_fisher: float = 0.0
+    n_spins: float = 0.0
+
+    @property
+    def is_register(self) -> bool:
+        """True for a qubit register (a node of the strategy circuits)."""
+        return self.kind == "register"
 
 
 @dataclass(frozen=True)
@@ -72,10 +95,15 @@ class Network:
       common_correlation: correlation of the common-mode field between any two nodes.
       hub: index of the node that prepares distributed entangled states.
 
+    Common-mode noise acts on the register nodes (inside the circuits); the
+    sensing-only nodes' information is taken without it (their own dephasing only).
+
     Raises:
-      ValueError: no nodes, a node with no qubits, more than 8 qubits, a link to
-        an unknown node or with efficiency outside (0, 1], a correlation that makes
-        the covariance not positive semidefinite.
+      ValueError: no nodes, no register node, a register node with no qubits, a
+        sensing-only node with qubits, not exactly one axis or a non-positive
+        ``phase_fisher``, an unknown node kind, more than 8 qubits, a link to an
+        unknown node or with efficiency outside (0, 1], a correlation that makes
+        the covariance not positive semidefinite, a hub that is not a register.
     """
 
     nodes: tuple[Node, ...]
@@ -89,8 +117,19 @@ class Network:
         if not self.nodes:
             raise ValueError("network.nodes is empty; give at least one node")
         for i, nd in enumerate(self.nodes):
-            if nd.n_qubits < 1:
+            if nd.kind not in NODE_KINDS:
+                raise ValueError(f"network.nodes[{i}].kind = {nd.kind!r}; accepted: {', '.join(NODE_KINDS)}")
+            if nd.is_register and nd.n_qubits < 1:
                 raise ValueError(f"network.nodes[{i}].qubits = {nd.n_qubits}; accepted: >= 1")
+            if not nd.is_register:
+                if nd.n_qubits != 0:
+                    raise ValueError(f"network.nodes[{i}].qubits = {nd.n_qubits}; a {nd.kind} node has none (0)")
+                if len(nd.axes) != 1:
+                    raise ValueError(f"network.nodes[{i}].axes = {nd.axes}; a {nd.kind} node senses one axis")
+                if not nd.phase_fisher > 0:
+                    raise ValueError(f"network.nodes[{i}].phase_fisher = {nd.phase_fisher}; accepted: > 0 rad^-2")
+        if not any(nd.is_register for nd in self.nodes):
+            raise ValueError("network.nodes: no register node; the strategies need at least one qubit register")
         if self.n_qubits > MAX_NETWORK_QUBITS:
             raise ValueError(f"network has {self.n_qubits} qubits; accepted: at most {MAX_NETWORK_QUBITS}")
         m = len(self.nodes)
@@ -101,23 +140,44 @@ class Network:
                 raise ValueError(f"network.links[{i}].efficiency = {ln.efficiency}; accepted: 0 < T <= 1")
             if not 0 <= ln.depolarizing_p <= 1:
                 raise ValueError(f"network.links[{i}].depolarizing_p = {ln.depolarizing_p}; accepted: [0, 1]")
-        if self.common_std_T < 0 or not -1 <= self.common_correlation <= 1:
-            raise ValueError("common-mode noise: std_T >= 0 and -1 <= correlation <= 1 required")
+        if self.common_std_T < 0:
+            raise ValueError(f"common_mode.std_T = {self.common_std_T}; accepted: >= 0 T")
+        if not -1 <= self.common_correlation <= 1:
+            raise ValueError(f"common_mode.correlation = {self.common_correlation}; accepted: -1 <= correlation <= 1")
         if np.linalg.eigvalsh(self.common_cov_T2()).min() < -1e-12 * max(self.common_std_T**2, 1e-300):
             raise ValueError(f"common_mode.correlation = {self.common_correlation} is not a valid correlation "
                              f"for {m} nodes (covariance not positive semidefinite)")
-        if not 0 <= self.hub < m:
-            raise ValueError(f"network.hub = {self.hub}; accepted: 0..{m - 1}")
+        if not 0 <= self.hub < m or not self.nodes[self.hub].is_register:
+            raise ValueError(f"network.hub = {self.hub}; accepted: a register node in 0..{m - 1}")
 
     @property
     def n_qubits(self) -> int:
         """Total qubits."""
-        return sum(nd.n_qubits for nd in self.nodes)
+        return sum(nd.n_qubits for nd in self.nodes if nd.is_register)
 
     @property
     def channels(self) -> tuple[tuple[int, str], ...]:
         """(node index, axis) of every sensed field component."""
         return tuple((j, a) for j, nd in enumerate(self.nodes) for a in nd.axes)
+
+    @property
+    def register_channels(self) -> np.ndarray:
+        """Mask of the channels sensed by register nodes (those in the circuits), shape (C,), bool."""
+        return np.array([self.nodes[j].is_register for j, _ in self.channels], dtype=bool)
+
+    def circuit_phases(self, theta: np.ndarray | None = None) -> np.ndarray:
+        """Phases of the register channels only, shape (C_reg,), rad: what the circuits encode."""
+        return self.phases(theta)[self.register_channels]
+
+    def local_fisher(self) -> np.ndarray:
+        """Fisher matrix of the sources from the sensing-only nodes, ``sum_j J_j^T F_j J_j``, (k, k), 1/unit^2.
+
+        Zero when every node is a register. Per shot of the network (each node
+        runs one shot of its own protocol per network shot).
+        """
+        jac = self.jacobian()
+        f = np.array([0.0 if self.nodes[j].is_register else self.nodes[j].phase_fisher for j, _ in self.channels])
+        return jac.T @ (f[:, None] * jac)
 
     def lead_field(self) -> np.ndarray:
         """Lead field L, shape (C, k), T per unit source amplitude (see :func:`lead_field`)."""
@@ -159,6 +219,14 @@ class Network:
         """The same network with every link's efficiency set to ``efficiency``."""
         return replace(self, links=tuple(replace(ln, efficiency=float(efficiency)) for ln in self.links))
 
+    def with_correlation(self, correlation: float) -> "Network":
+        """The same network with the common-mode correlation set to ``correlation``.
+
+        Raises:
+          ValueError: correlation outside [-1, 1] or not positive semidefinite for M nodes.
+        """
+        return replace(self, common_correlation=float(correlation))
+
     def circuit(self, strategy: Strategy, layers: int = 2) -> NetworkCircuit:
         """The variational circuit of a strategy on this network.
 
@@ -169,7 +237,9 @@ class Network:
         * ``distributed``: the same with the CNOT chain across all qubits, prepared
           at the hub; every qubit of another node travels through the hub's link to
           that node (amplitude damping 1 - T, then depolarizing p).
-        Measurements are local (RZ, RY on each qubit) in all three.
+        Measurements are local (RZ, RY on each qubit) in all three. Only register
+        nodes have qubits; the circuit's channels are the register channels
+        (encode :meth:`circuit_phases`); sensing-only nodes need no link.
 
         Raises:
           ValueError: unknown strategy, layers < 0, or (distributed) a node with no
@@ -179,7 +249,7 @@ class Network:
             raise ValueError(f"strategy = {strategy!r}; accepted: {', '.join(STRATEGIES)}")
         if layers < 0:
             raise ValueError(f"layers = {layers}; accepted: >= 0")
-        node_of = tuple(j for j, nd in enumerate(self.nodes) for _ in range(nd.n_qubits))
+        node_of = tuple(j for j, nd in enumerate(self.nodes) if nd.is_register for _ in range(nd.n_qubits))
         n = len(node_of)
         gates: list[Gate] = []
         counter = [0]
@@ -212,9 +282,11 @@ class Network:
                     raise ValueError(f"network.links: no link between hub {self.nodes[self.hub].name!r} and node "
                                      f"{self.nodes[j].name!r}; the distributed strategy needs one")
                 gamma[q], p[q], travel[q] = 1.0 - ln.efficiency, ln.depolarizing_p, True
-        cov = self.common_cov_rad2() if self.common_std_T > 0 else None
+        top = max(node_of) + 1  # the circuit's nodes are 0..top-1 (sensing-only ones carry no charge)
+        cov = self.common_cov_rad2()[:top, :top] if self.common_std_T > 0 else None
+        chans = tuple(c for c, reg in zip(self.channels, self.register_channels) if reg)
         return NetworkCircuit(
-            n_qubits=n, node_of_qubit=node_of, channels=self.channels, prep=prep, measure=tuple(gates),
+            n_qubits=n, node_of_qubit=node_of, channels=chans, prep=prep, measure=tuple(gates),
             n_params=counter[0], n_prep_params=n_prep, eta=tuple(float(self.nodes[j].eta) for j in node_of),
             link_gamma=tuple(gamma), link_p=tuple(p),
             common_cov_rad2=() if cov is None else tuple(tuple(float(x) for x in row) for row in cov),

@@ -319,7 +319,19 @@ def to_qiskit_network(circuit: NetworkCircuit, *, measure: bool = True, phis=Non
 
 
 def bind_network(qc, theta, phis) -> object:
-    """Bind ``theta`` (P,) and channel phases ``phis`` (C,) rad into a circuit from :func:`to_qiskit_network`."""
+    """Bind ``theta`` (P,) and channel phases ``phis`` (C,) rad into a circuit from :func:`to_qiskit_network`.
+
+    Args:
+      qc: a circuit from :func:`to_qiskit_network` (parameters ``theta[i]`` and ``phi_c``).
+      theta: circuit parameters, shape (P,), rad.
+      phis: channel phases, shape (C,), rad.
+
+    Returns:
+      The circuit with every parameter bound (no free parameters left).
+
+    Raises:
+      IndexError: ``theta`` or ``phis`` is shorter than the circuit's parameters need.
+    """
     values = {}
     for p in qc.parameters:
         if p.name.startswith("phi_"):
@@ -327,3 +339,43 @@ def bind_network(qc, theta, phis) -> object:
         else:
             values[p] = float(theta[p.index])
     return qc.assign_parameters(values)
+
+
+def without_channels(circuit: NetworkCircuit) -> NetworkCircuit:
+    """The circuit without the channels a device cannot insert: what hardware runs, as a likelihood model.
+
+    Link damping and depolarizing, local dephasing (``eta``) and common-mode
+    noise are simulated channels, not gates: on a device (``aer:<fake>``,
+    ``ibm-local:<fake>``, ``ibm:<device>``) the circuit of
+    :func:`to_qiskit_network` runs without them and the device's own noise
+    applies instead. This is the model whose likelihood matches that
+    circuit when the device's noise is negligible (gates and encoding
+    unchanged; ``eta = 1``, no links, no common mode).
+
+    Args:
+      circuit: the network circuit.
+
+    Returns:
+      A :class:`NetworkCircuit` with the same gates and channels, named ``<name>_bare``.
+    """
+    from dataclasses import replace
+
+    n = circuit.n_qubits
+    return replace(circuit, eta=(1.0,) * n, link_gamma=(0.0,) * n, link_p=(0.0,) * n, common_cov_rad2=(),
+                   travelling=(False,) * n, name=f"{circuit.name}_bare")
+
+
+def device_network_circuit(circuit: NetworkCircuit, theta, phis):
+    """The bound, measured qiskit circuit a device runs for a network circuit (no noise channels inserted).
+
+    Args:
+      circuit: the network circuit.
+      theta: its parameters, shape (P,), rad.
+      phis: channel phases, shape (C,), rad (the true ones: the device plays the signal).
+
+    Returns:
+      A ``QuantumCircuit`` with no free parameters, measured into ``meas``
+      (little-endian: qubit 0 is the rightmost bit), named after the circuit.
+    """
+    phis = np.asarray(phis, dtype=float)
+    return bind_network(to_qiskit_network(circuit, measure=True, phis=phis), np.asarray(theta, dtype=float), phis)
