@@ -1,4 +1,4 @@
-// config: configs/adaptive_ap_tracking.yaml sha256:3b2f293c54ca0d1b
+// config: configs/adaptive_ap_tracking.yaml sha256:9e78f7b2ab784e0a
 // objective: cfi = 0.3297510208 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 1, "preparation": "ramsey", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.6065306597126334], "gamma": [0.0], "p01": [0.020000000000000018], "p10": [0.020000000000000018]}}

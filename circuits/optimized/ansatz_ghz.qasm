@@ -1,4 +1,4 @@
-// config: configs/ansatz_ghz.yaml sha256:cb51fe9c8f83933e
+// config: configs/ansatz_ghz.yaml sha256:a6c1b69259c5208e
 // objective: cfi = 7.189263425 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "ghz", "measurement": "ghz_parity", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.9048374180359596, 0.9048374180359596, 0.9048374180359596, 0.9048374180359596], "gamma": [0.0, 0.0, 0.0, 0.0], "p01": [0.0, 0.0, 0.0, 0.0], "p10": [0.0, 0.0, 0.0, 0.0]}}

@@ -1,4 +1,4 @@
-// config: configs/ansatz_hea.yaml sha256:ac19b3404d5ba378
+// config: configs/ansatz_hea.yaml sha256:c03f01a944be8d05
 // objective: cfi = 7.189068193 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "hea", "measurement": "local", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.9048374180359596, 0.9048374180359596, 0.9048374180359596, 0.9048374180359596], "gamma": [0.0, 0.0, 0.0, 0.0], "p01": [0.0, 0.0, 0.0, 0.0], "p10": [0.0, 0.0, 0.0, 0.0]}}

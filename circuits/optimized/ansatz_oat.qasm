@@ -1,4 +1,4 @@
-// config: configs/ansatz_oat.yaml sha256:b607694de1366318
+// config: configs/ansatz_oat.yaml sha256:7c546bfced13269f
 // objective: cfi = 7.188806508 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "oat", "measurement": "local", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.9048374180359596, 0.9048374180359596, 0.9048374180359596, 0.9048374180359596], "gamma": [0.0, 0.0, 0.0, 0.0], "p01": [0.0, 0.0, 0.0, 0.0], "p10": [0.0, 0.0, 0.0, 0.0]}}

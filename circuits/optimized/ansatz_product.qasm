@@ -1,4 +1,4 @@
-// config: configs/ansatz_product.yaml sha256:6f362b5ba18c421f
+// config: configs/ansatz_product.yaml sha256:9b3c98bb143aa044
 // objective: cfi = 3.274881067 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "product", "measurement": "local", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.9048374180359596, 0.9048374180359596, 0.9048374180359596, 0.9048374180359596], "gamma": [0.0, 0.0, 0.0, 0.0], "p01": [0.0, 0.0, 0.0, 0.0], "p10": [0.0, 0.0, 0.0, 0.0]}}

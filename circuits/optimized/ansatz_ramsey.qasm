@@ -1,4 +1,4 @@
-// config: configs/ansatz_ramsey.yaml sha256:6e6964f50c345302
+// config: configs/ansatz_ramsey.yaml sha256:4dd6b0dc20c8a0c0
 // objective: cfi = 3.274923011 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "ramsey", "measurement": "local", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.9048374180359596, 0.9048374180359596, 0.9048374180359596, 0.9048374180359596], "gamma": [0.0, 0.0, 0.0, 0.0], "p01": [0.0, 0.0, 0.0, 0.0], "p10": [0.0, 0.0, 0.0, 0.0]}}

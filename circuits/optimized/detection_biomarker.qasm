@@ -1,4 +1,4 @@
-// config: configs/detection_biomarker.yaml sha256:6af8ff16802d870a
+// config: configs/detection_biomarker.yaml sha256:997e23ac28e4ee14
 // objective: cfi = 0.9291979967 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 3, "preparation": "hea", "measurement": "local", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.6065306597126334, 0.6065306597126334, 0.6065306597126334], "gamma": [0.0, 0.0, 0.0], "p01": [0.050000000000000044, 0.050000000000000044, 0.050000000000000044], "p10": [0.050000000000000044, 0.050000000000000044, 0.050000000000000044]}}

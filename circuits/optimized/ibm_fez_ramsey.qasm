@@ -1,4 +1,4 @@
-// config: configs/ibm_fez_ramsey.yaml sha256:1cffc3e3cebb292f
+// config: configs/ibm_fez_ramsey.yaml sha256:d0b018a99aa6288b
 // objective: cfi = 6.570804981 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 3, "preparation": "ghz", "measurement": "ghz_parity", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.9546654241808609, 0.940113859414515, 0.9532083758870866], "gamma": [0.044492223620697935, 0.051035832685397575, 0.05126954826101271], "p01": [0.015869140625, 0.00146484375, 0.007568359375], "p10": [0.015869140625, 0.00146484375, 0.007568359375]}}

@@ -1,4 +1,4 @@
-// config: configs/multiparameter_vector_field.yaml sha256:be53b4df6b9306b3
+// config: configs/multiparameter_vector_field.yaml sha256:bc145b15b30d81a0
 // objective: cfi = 3.997587714 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 2, "preparation": "hea", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [1.0, 1.0], "gamma": [0.0, 0.0], "p01": [0.0, 0.0], "p10": [0.0, 0.0]}}

@@ -1,4 +1,4 @@
-// config: configs/network_brain_heart.yaml sha256:e4b74284cbf778e8
+// config: configs/network_brain_heart.yaml sha256:ed0b8db2c220f140
 // objective: cfi = 1.51901372 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 2, "preparation": "hea", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.8187307530779818, 0.8187307530779818], "gamma": [0.0, 0.0], "p01": [0.020000000000000018, 0.020000000000000018], "p10": [0.020000000000000018, 0.020000000000000018]}}

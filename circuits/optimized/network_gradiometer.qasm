@@ -1,4 +1,4 @@
-// config: configs/network_gradiometer.yaml sha256:9344eda4da88c6f5
+// config: configs/network_gradiometer.yaml sha256:53a6fda08d161aef
 // objective: cfi = 1.524545769 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 2, "preparation": "hea", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.8187307530779818, 0.8187307530779818], "gamma": [0.0, 0.0], "p01": [0.020000000000000018, 0.020000000000000018], "p10": [0.020000000000000018, 0.020000000000000018]}}

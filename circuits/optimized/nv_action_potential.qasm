@@ -1,4 +1,4 @@
-// config: configs/nv_action_potential.yaml sha256:75dd8342f7de309a
+// config: configs/nv_action_potential.yaml sha256:e1b891f906f6c284
 // objective: cfi = 0.970791141 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "hea", "measurement": "local", "prep_layers": 2, "meas_layers": 1, "noise": {"eta": [0.6065306597126334, 0.6065306597126334, 0.6065306597126334, 0.6065306597126334], "gamma": [0.00016665277854932548, 0.00016665277854932548, 0.00016665277854932548, 0.00016665277854932548], "p01": [0.09999999999999998, 0.09999999999999998, 0.09999999999999998, 0.09999999999999998], "p10": [0.09999999999999998, 0.09999999999999998, 0.09999999999999998, 0.09999999999999998]}}

@@ -1,4 +1,4 @@
-// config: configs/quickstart.yaml sha256:47708ffea2be252f
+// config: configs/quickstart.yaml sha256:c2aa6069ff6c249f
 // objective: cfi = 1.039662424 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 3, "preparation": "hea", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.6065306597126334, 0.6065306597126334, 0.6065306597126334], "gamma": [0.0, 0.0, 0.0], "p01": [0.020000000000000018, 0.020000000000000018, 0.020000000000000018], "p10": [0.020000000000000018, 0.020000000000000018, 0.020000000000000018]}}

@@ -1,4 +1,4 @@
-// config: configs/shadows_nv_array.yaml sha256:838b274f14bc03c8
+// config: configs/shadows_nv_array.yaml sha256:3680b83df3e4e59d
 // objective: qfi = 3.338221521 rad^-2
 // qlearn-sense optimized protocol; input phi = signal phase per qubit (rad)
 // protocol: {"n_qubits": 4, "preparation": "hea", "measurement": "local", "prep_layers": 1, "meas_layers": 1, "noise": {"eta": [0.7788007830714049, 0.7788007830714049, 0.7788007830714049, 0.7788007830714049], "gamma": [0.0, 0.0, 0.0, 0.0], "p01": [0.050000000000000044, 0.050000000000000044, 0.050000000000000044, 0.050000000000000044], "p10": [0.050000000000000044, 0.050000000000000044, 0.050000000000000044, 0.050000000000000044]}}
