@@ -191,45 +191,13 @@ def _ladder_batch(n_subs: tuple[int, ...], size: int) -> np.ndarray:
     argument (vmapped) and the scan run over the longest range; sectors beyond a member's N are
     discarded. Returns ``g[b, s, i, n]`` of shape (len(n_subs), size, size, max(n_subs) + 1).
     """
-    from qlearn_sense.collective._dicke import _highest_weights
+    from qlearn_sense.collective._dicke import _highest_weights, _ladder_step
 
     length = max(n_subs) + 1
-    s = jnp.arange(size, dtype=jnp.float64)[:, None]
-    k = jnp.arange(size, dtype=jnp.float64)[None, :]
-    i_idx = jnp.arange(size, dtype=jnp.float64)[None, :]
-    sign = jnp.where(jnp.arange(size) % 2 == 0, 1.0, -1.0)[None, :]
-    a_flip = jnp.sqrt(jnp.clip((s - k + 1) * k, 0.0, None))
-    eye_low = jnp.tril(jnp.ones((size, size)), k=-1)
     hw_all = jnp.asarray(np.stack([_highest_weights(n, size) for n in n_subs]))
 
-    def normalize(a):
-        norm = jnp.sqrt(jnp.sum(a * a, axis=2, keepdims=True))
-        return a / jnp.where(norm > 0, norm, 1.0)
-
     def one(nsub, hw):
-        def step(vec, n):
-            nf = n.astype(jnp.float64)
-            l_old = nf - 1.0 - k
-            a_rest = jnp.sqrt(jnp.clip((nsub - s - l_old) * (l_old + 1.0), 0.0, None))
-            a_rest = jnp.where((l_old >= 0) & (l_old <= nsub - s), a_rest, 0.0)
-            shifted = jnp.pad(vec[:, :, :-1], ((0, 0), (0, 0), (1, 0)))
-            lowered = a_flip[:, None, :] * shifted + a_rest[:, None, :] * vec
-            vec = jnp.where(n > 0, lowered, vec)
-            new = hw[jnp.clip(n, 0, size - 1)]
-            vec = jnp.where((jnp.arange(size) == n)[None, :, None], new[:, None, :], vec)
-            active = (i_idx <= jnp.minimum(s, nsub - s)) & (i_idx <= nf) & (i_idx <= nsub - nf)
-            vec = normalize(jnp.where(active[:, :, None], vec, 0.0))
-            leak = eye_low * jnp.einsum("sik,sjk->sij", vec, vec)
-            vec = normalize(vec - jnp.einsum("sij,sjk->sik", leak, vec))
-            ll = nf - k
-            valid = (k <= s) & (ll >= 0) & (ll <= nsub - s) & (nf <= nsub)
-            logw = 0.5 * (jgammaln(s + 1) - jgammaln(k + 1) - jgammaln(s - k + 1) + jgammaln(nsub - s + 1)
-                          - jgammaln(ll + 1) - jgammaln(nsub - s - ll + 1) - jgammaln(nsub + 1.0)
-                          + jgammaln(nf + 1) + jgammaln(nsub - nf + 1))
-            stretched = jnp.where(valid, jnp.exp(jnp.where(valid, logw, 0.0)), 0.0) * sign
-            return vec, jnp.einsum("sik,sk->si", vec, stretched)
-
-        return jax.lax.scan(step, jnp.zeros((size, size, size)), jnp.arange(length))[1]
+        return jax.lax.scan(_ladder_step(nsub, hw, size), jnp.zeros((size, size, size)), jnp.arange(length))[1]
 
     g = np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(n_subs, jnp.float64), hw_all))  # (b, n, s, i)
     g = np.transpose(g, (0, 2, 3, 1))

@@ -97,9 +97,18 @@ def _highest_weights(n_spins: int, size: int) -> np.ndarray:
     return hw / np.where(nrm > 0, nrm, 1.0)
 
 
-def _ladder(n_spins: int, size: int):
-    """The jitted J_- ladder over sectors n = 0..N (a lax.scan), returning ``g[n, s, i]``."""
-    import jax
+def _ladder_step(n_spins, hw, size: int):
+    """One step of the J_- ladder over sectors n (the body of a ``lax.scan`` over n = 0, 1, ...).
+
+    Args:
+      n_spins: N, a Python number or a traced float (``collective._decay`` vmaps over it);
+        sectors n > N give zero amplitudes.
+      hw: highest weights ``_highest_weights(N, size)`` as a JAX array, shape (size, size, size).
+      size: flip counts tabulated, S + 1.
+
+    Returns:
+      ``step(vec, n) -> (vec, g[s, i])`` for ``jax.lax.scan``.
+    """
     import jax.numpy as jnp
     from jax.scipy.special import gammaln as lg
 
@@ -108,7 +117,6 @@ def _ladder(n_spins: int, size: int):
     i_idx = jnp.arange(size, dtype=jnp.float64)[None, :]
     sign = jnp.where(jnp.arange(size) % 2 == 0, 1.0, -1.0)[None, :]
     a_flip = jnp.sqrt(jnp.clip((s - k + 1) * k, 0.0, None))
-    hw = jnp.asarray(_highest_weights(n_spins, size))
     eye_low = jnp.tril(jnp.ones((size, size)), k=-1)
 
     def normalize(a):
@@ -134,11 +142,21 @@ def _ladder(n_spins: int, size: int):
         vec = normalize(vec - jnp.einsum("sij,sjk->sik", leak, vec))
         # Z_S |N/2, m>: symmetric split sqrt(C(s,k) C(N-s,n-k) / C(N,n)) times (-1)^k
         ll = nf - k
-        valid = (k <= s) & (ll >= 0) & (ll <= n_spins - s)
+        valid = (k <= s) & (ll >= 0) & (ll <= n_spins - s) & (nf <= n_spins)
         logw = 0.5 * (lg(s + 1) - lg(k + 1) - lg(s - k + 1) + lg(n_spins - s + 1) - lg(ll + 1)
                       - lg(n_spins - s - ll + 1) - lg(n_spins + 1.0) + lg(nf + 1) + lg(n_spins - nf + 1))
         stretched = jnp.where(valid, jnp.exp(jnp.where(valid, logw, 0.0)), 0.0) * sign
         return vec, jnp.einsum("sik,sk->si", vec, stretched)
+
+    return step
+
+
+def _ladder(n_spins: int, size: int):
+    """The jitted J_- ladder over sectors n = 0..N (a lax.scan), returning ``g[n, s, i]``."""
+    import jax
+    import jax.numpy as jnp
+
+    step = _ladder_step(n_spins, jnp.asarray(_highest_weights(n_spins, size)), size)
 
     @jax.jit
     def run():
