@@ -188,23 +188,11 @@ def finish_run(run_dir: str | Path, sample: SampleResult, *, design=None,
     be = get_backend(state.get("backend", sample.backend))
     asynchronous = isinstance(be, AbstractAsyncBackend)
     shadows_async = asynchronous and config.shadows is not None
-    adaptive_async = asynchronous and getattr(config, "adaptive", None) is not None
-    skip = (("shadows",) if shadows_async else ()) + (("adaptive",) if adaptive_async else ())
-    try:
-        run_analyses(prepared, params, sample, be, run_dir, results, skip=skip)
+    try:  # the analyses get the run folder: adaptive rounds (PUBs 1000+) and network circuits (2000+) key on it
+        run_analyses(prepared, params, sample, be, run_dir, results, skip=("shadows",) if shadows_async else ())
     finally:
         if asynchronous:
-            _write_jobs(be, run_dir)  # PUBs the analyses submitted (network circuits at 2000+)
-    if adaptive_async:  # the device rounds need the run folder (their ledger key), which the context lacks
-        from qlearn_sense.experiments._adaptive_run import analyse_adaptive
-        from qlearn_sense.experiments._analysis import AnalysisContext
-
-        ctx = AnalysisContext(config=config, backend=be, seed=prepared.seeds.get("adaptive", 0), design=prepared,
-                              params=params, sample=sample)
-        try:
-            write_analysis(run_dir, results, analyse_adaptive(ctx, run_dir=run_dir))
-        finally:
-            _write_jobs(be, run_dir)  # the rounds' ledger rows, also when interrupted
+            _write_jobs(be, run_dir)  # PUBs the analyses submitted, also when interrupted
     if shadows_async:
         from qlearn_sense.experiments._shadows_run import CLIFFORD_LOCAL_ONLY, analyse_shadows, plan_shadows
 
