@@ -65,7 +65,8 @@ def _run(config, seed=3):
 @pytest.mark.parametrize("policy", ["particle_guess", pytest.param("fixed", marks=pytest.mark.slow)])
 def test_results_contract(policy, tmp_path):
     # fixed: t = 0.15 us keeps the fringe unambiguous across the prior (omega_max t ~ 2.6 rad)
-    res = _run(_config(policy=policy, **({"fixed_time_s": 1.5e-7} if policy == "fixed" else {})))
+    cfg = _config(policy=policy, **({"fixed_time_s": 1.5e-7} if policy == "fixed" else {}))
+    res = _run(cfg)
     d = res.data
     assert res.key == "adaptive" and d["policy"] == policy
     for rec in d["error_curve"]:
@@ -76,12 +77,13 @@ def test_results_contract(policy, tmp_path):
     assert isinstance(d["slope"]["value"], float) or d["slope"]["value"] is None
     assert len(d["slope"]["all_points_range_s"]) == 2
     assert d["latency_us"]["p50"] <= d["latency_us"]["p99"] and d["latency_us"]["budgets_us"] == LATENCY_BUDGETS_US
+    assert d["latency_us"]["p50"] <= d["latency_us"]["cycle_p50"] <= d["latency_us"]["cycle_p99"]
     assert 0 < d["coherence_limit_s"] <= d["coherence_cap_s"] == pytest.approx(1e-5)
     assert d["rpe_reference"]["slope"] < -0.4  # K = 1..5 on this prior and cap
     for name, plot in res.plots.items():
         plot(tmp_path / name)
         assert (tmp_path / name).stat().st_size > 1000
-    assert _run(_config(policy=policy)).data["error_curve"] == d["error_curve"]  # same seed, same numbers
+    assert _run(cfg).data["error_curve"] == d["error_curve"]  # same config and seed, same numbers
 
 
 def test_rpe_policy_and_time_budget():
@@ -116,6 +118,8 @@ def test_tracking_and_live(tmp_path):
     assert lo <= 1e-9 <= hi
     live = res.data["live"]
     assert live["events"] == 15 and live["kept_up"] is True  # 2 Hz: half a second per shot
+    # the dead time (shot, update, next setting) is part of the event's processing (+ resampling)
+    assert 0 < live["dead_time_us"]["p50"] <= live["processing_us"]["p50"]
     res.plots["adaptive_tracked_waveform.png"](tmp_path / "w.png")
     assert (tmp_path / "w.png").stat().st_size > 1000
 

@@ -25,6 +25,7 @@ from qlearn_sense.adaptive import (
     grid_update,
     grid_var,
     liu_west_resample,
+    make_pipelined_step,
     make_realtime_step,
     measure_latency,
     particle_guess_policy,
@@ -125,7 +126,7 @@ def test_posterior_unbiased_and_calibrated():
 def test_liu_west_keeps_mean_and_covariance(key):
     st = smc_init(key, [0.0, 0.0], [1.0, 2.0], 20000)
     w = jnp.exp(-((st.particles[:, 0] - 0.3) ** 2) / 0.02)
-    st = st._replace(log_weights=jnp.log(w / w.sum()))
+    st = st._replace(weights=jnp.asarray(w / w.sum()))
     new = liu_west_resample(st, jax.random.PRNGKey(2), SMCOptions(lower=(0.0, 0.0), upper=(1.0, 2.0)))
     sd = np.sqrt(np.diag(np.asarray(posterior_cov(st))))
     np.testing.assert_allclose(posterior_mean(new), posterior_mean(st), atol=5 * sd.max() / math.sqrt(float(ess(st))))
@@ -180,6 +181,43 @@ def test_realtime_step_compiles_once_and_resamples_inside(key):
     lat = measure_latency(step, st, setting, key, n_calls=20, warmup=2)
     assert lat.samples_us.shape == (20,) and 0 < lat.p50_us <= lat.p99_us <= lat.max_us
     assert step._cache_size() == 1
+
+
+def test_pipelined_step_defers_resampling_and_learns_like_the_one_call_step():
+    """update never resamples (ESS falls), maintain restores it; both steps reach the truth."""
+    lik = ramsey_outcome_probs(RamseyModel(GAMMA, t2_s=T2))
+    pol = particle_guess_policy(GAMMA, coherence_cap_s(T2))
+    opts = SMCOptions(lower=(0.0,), upper=(1e-4,))
+    pipe, one = make_pipelined_step(lik, pol, opts), make_realtime_step(lik, pol, opts)
+    truth = 3.3e-5
+    errs = {"pipe": [], "one": []}
+    for trial in range(12):
+        rng = np.random.default_rng(trial)
+        for name in ("pipe", "one"):
+            st = smc_init(jax.random.PRNGKey(trial), [0.0], [1e-4], 400)
+            setting = jnp.array([1e-6, 0.0, 0.0])
+            for i in range(60):
+                p0 = float(lik(jnp.array([[truth]]), setting)[0, 0])
+                y = jnp.asarray(int(rng.random() > p0))
+                k = jax.random.PRNGKey(1000 * trial + i)
+                if name == "pipe":
+                    before = int(st.n_resamples)
+                    st, setting = pipe.update(st, y, setting, k)
+                    assert int(st.n_resamples) == before  # the update path never resamples
+                    st = pipe.maintain(st, jax.random.fold_in(k, 1))
+                    w = np.asarray(st.weights)
+                    assert 1 / np.dot(w, w) >= 0.5 * 400 - 1e-9  # maintained: ESS back above threshold
+                else:
+                    st, setting = one(st, y, setting, k)
+            errs[name].append(abs(float(posterior_mean(st)[0]) - truth))
+    assert int(st.n_updates) == 60
+    # same algorithm, different random streams: errors of the same order, both far below the prior sd
+    prior_sd = 1e-4 / math.sqrt(12)
+    assert np.median(errs["pipe"]) < 0.05 * prior_sd and np.median(errs["one"]) < 0.05 * prior_sd
+    lat = measure_latency(pipe, smc_init(jax.random.PRNGKey(0), [0.0], [1e-4], 400), jnp.array([1e-6, 0.0, 0.0]),
+                          jax.random.PRNGKey(5), n_calls=30, warmup=3)
+    assert lat.samples_us.shape == (30,) and 0 < lat.p50_us <= lat.p99_us <= lat.max_us
+    assert lat.cycle_p50_us >= lat.p50_us and lat.cycle_p99_us >= lat.p50_us
 
 
 def test_shot_sequence_interleaves():

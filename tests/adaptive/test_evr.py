@@ -29,14 +29,14 @@ LIK = ramsey_outcome_probs(MODEL)
 def _state(x, w) -> SMCState:
     x = np.asarray(x, float).reshape(len(w), -1)
     w = np.asarray(w, float) / np.sum(w)
-    return SMCState(jnp.asarray(x), jnp.log(jnp.asarray(w)), jnp.zeros((), jnp.int64), jnp.zeros((), jnp.int64),
+    return SMCState(jnp.asarray(x), jnp.asarray(w), jnp.zeros((), jnp.int64), jnp.zeros((), jnp.int64),
                     jnp.zeros((), jnp.float64))
 
 
 def _brute_force(lik, state, settings, column=0) -> np.ndarray:
     """sum_y m_y Var[x | y] by enumerating outcomes and forming each posterior explicitly (numpy)."""
     x = np.asarray(state.particles)[:, column]
-    w = np.exp(np.asarray(state.log_weights))
+    w = np.asarray(state.weights)
     out = []
     for s in np.asarray(settings):
         p = np.asarray(lik(state.particles, jnp.asarray(s)))
@@ -64,7 +64,7 @@ def test_expected_variance_matches_brute_force(small_state):
     got = np.asarray(expected_posterior_variance(LIK, small_state, cand))
     want = _brute_force(LIK, small_state, cand)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-30)
-    w = np.exp(np.asarray(small_state.log_weights))
+    w = np.asarray(small_state.weights)
     x = np.asarray(small_state.particles[:, 0])
     prior_var = w @ (x - w @ x) ** 2
     assert np.all(got <= prior_var * (1 + 1e-12))  # law of total variance: never above the current variance
@@ -113,7 +113,7 @@ def test_policy_jits_without_recompiling(small_state):
 def test_overhead_scores_reduction_per_time(small_state):
     cand = candidate_settings(CAP, 8)
     s = np.asarray(evr_policy(LIK, cand, CAP, overhead_time_s=1e-6)(small_state, jax.random.PRNGKey(0)))
-    w = np.exp(np.asarray(small_state.log_weights))
+    w = np.asarray(small_state.weights)
     x = np.asarray(small_state.particles[:, 0])
     per_time = (w @ (x - w @ x) ** 2 - _brute_force(LIK, small_state, cand)) / (cand[:, 0] + 1e-6)
     np.testing.assert_allclose(s, cand[np.argmax(per_time)])

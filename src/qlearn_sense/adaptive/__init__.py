@@ -13,7 +13,8 @@ Pure JAX/numpy with explicit PRNG keys. A likelihood is
   (t = c / posterior sd, alternating quadrature readout: Heisenberg scaling), :func:`greedy_eig_policy`,
   :func:`fixed_policy`, and robust phase estimation :func:`rpe_schedule` /
   :func:`rpe_simulate` (Kimmel, Low, Yoder 2015); :func:`coherence_cap_s`.
-- Loop and real time: :func:`simulate_trials`, :func:`make_realtime_step`, :func:`measure_latency`.
+- Loop and real time: :func:`simulate_trials`, :func:`make_pipelined_step`
+  (next setting first, resampling after it), :func:`make_realtime_step`, :func:`measure_latency`.
 - Tracking: :func:`track` (random walk or action-potential template), :func:`template_waveform`,
   :func:`detection_decision`.
 """
@@ -38,7 +39,9 @@ from qlearn_sense.adaptive._likelihood import (
 )
 from qlearn_sense.adaptive._loop import (
     Latency,
+    PipelinedStep,
     TrialRun,
+    make_pipelined_step,
     make_realtime_step,
     measure_latency,
     simulate_trials,
@@ -70,10 +73,12 @@ from qlearn_sense.adaptive._smc import (
     credible_interval,
     ess,
     liu_west_resample,
+    multinomial_indices,
     posterior_cov,
     posterior_mean,
     resample_if_needed,
     reweight,
+    reweight_probs,
     shot_sequence,
     smc_init,
     smc_update,
@@ -100,6 +105,7 @@ __all__ = [
     "SETTING_SIZE",
     "GridState",
     "Latency",
+    "PipelinedStep",
     "OutcomeProbs",
     "Policy",
     "RPERun",
@@ -124,6 +130,7 @@ __all__ = [
     "grid_update",
     "grid_var",
     "liu_west_resample",
+    "make_pipelined_step",
     "make_realtime_step",
     "measure_latency",
     "particle_guess_policy",
@@ -135,6 +142,7 @@ __all__ = [
     "ramsey_readout_params",
     "resample_if_needed",
     "reweight",
+    "reweight_probs",
     "shot_sequence",
     "sigma_heuristic_policy",
     "rpe_estimate",
@@ -146,6 +154,7 @@ __all__ = [
     "smc_init",
     "smc_update",
     "smc_update_counts",
+    "multinomial_indices",
     "systematic_indices",
     "template_outcome_probs",
     "template_waveform",

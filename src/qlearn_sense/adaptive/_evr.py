@@ -54,7 +54,7 @@ def expected_posterior_variance(likelihood: OutcomeProbs, state: SMCState, setti
       Expected posterior variance per setting, shape (C,), in the column's unit squared (T^2 for the field).
       Always <= the current variance (up to rounding).
     """
-    w = jnp.exp(state.log_weights)
+    w = state.weights
     x = state.particles[:, column]
     xc = x - w @ x
     prior_var = w @ (xc * xc)
@@ -131,7 +131,7 @@ def evr_policy(likelihood: OutcomeProbs, candidates, t_max_s: float, *, column: 
         r = expected_posterior_variance(likelihood, state, cand, column=column)
         if cost is None:
             return cand[jnp.argmin(r)]
-        w = jnp.exp(state.log_weights)
+        w = state.weights
         x = state.particles[:, column]
         var = w @ (x - w @ x) ** 2
         return cand[jnp.argmax((var - r) / cost)]

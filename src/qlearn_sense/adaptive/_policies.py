@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from qlearn_sense.adaptive import _rng
 from qlearn_sense.adaptive._likelihood import OutcomeProbs
 from qlearn_sense.adaptive._smc import SMCState
 
@@ -61,7 +62,7 @@ def _check_time_policy(t_max_s, multiple, multiple_name, readout_phase):
 
 def _posterior_moments(state: SMCState) -> tuple[Array, Array]:
     """Weighted mean and standard deviation of the field column (scalars, T)."""
-    w = jnp.exp(state.log_weights)
+    w = state.weights
     x = state.particles[:, 0]
     mu = w @ x
     return mu, jnp.sqrt(jnp.maximum(w @ (x - mu) ** 2, 0.0))
@@ -75,15 +76,15 @@ def _readout_phase(rule: str, state: SMCState, omega_hat: Array, t: Array) -> Ar
     return jnp.mod(omega_hat * t + 0.5 * math.pi + offset, 2 * math.pi)
 
 
-def _draw_indices(key: Array, log_weights: Array, n: int) -> Array:
+def _draw_indices(key: Array, weights: Array, n: int) -> Array:
     """n particle indices drawn from the weights (inverse CDF), shape (n,).
 
     The n queries are located against the cumulative weights by one comparison
     pass (``searchsorted`` with ``method="compare_all"``: O(nP), no loop; for the handful of
     draws a policy needs it is cheaper on CPU than a binary search's while loop).
     """
-    c = jnp.cumsum(jnp.exp(log_weights))
-    u = jax.random.uniform(key, (n,), dtype=jnp.float64) * c[-1]
+    c = jnp.cumsum(weights)
+    u = _rng.uniform(key, n) * c[-1]
     return jnp.clip(jnp.searchsorted(c, u, method="compare_all"), 0, c.shape[0] - 1)
 
 
@@ -125,7 +126,7 @@ def particle_guess_policy(gyromagnetic_ratio_Hz_per_T: float, t_max_s: float, *,
     w_per_T = n_qubits * 2 * math.pi * gyromagnetic_ratio_Hz_per_T
 
     def policy(state: SMCState, key: Array) -> Array:
-        x = state.particles[_draw_indices(key, state.log_weights, 4), 0]
+        x = state.particles[_draw_indices(key, state.weights, 4), 0]
         d = jnp.where(x[0] != x[1], jnp.abs(x[0] - x[1]), jnp.abs(x[2] - x[3])) * w_per_T  # 2nd pair if equal
         t = jnp.where(d > 0, scale / jnp.where(d > 0, d, 1.0), t_max_s)
         if max_sd_multiple is not None or readout_phase != "zero":
@@ -199,7 +200,7 @@ def expected_information_gain(likelihood: OutcomeProbs, state: SMCState, setting
     EIG(s) = H(sum_i w_i p_i(s)) - sum_i w_i H(p_i(s)) (Lindley 1956; Huszar and Houlsby,
     PRA 85, 052120 (2012)). ``settings`` shape (C, 3); returns shape (C,).
     """
-    w = jnp.exp(state.log_weights)
+    w = state.weights
 
     def one(s):
         p = likelihood(state.particles, s)

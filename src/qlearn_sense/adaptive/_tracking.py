@@ -26,7 +26,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from qlearn_sense.adaptive._likelihood import OutcomeProbs, RamseyModel, ramsey_p0
-from qlearn_sense.adaptive._smc import SMCOptions, SMCState, resample_if_needed, reweight, weighted_quantiles
+from qlearn_sense.adaptive._smc import (
+    SMCOptions,
+    SMCState,
+    initial_state,
+    resample_if_needed,
+    reweight,
+    weighted_quantiles,
+)
 from qlearn_sense.hyptest import sprt_thresholds
 
 Array = jax.Array
@@ -126,8 +133,7 @@ def track(key: Array, model: RamseyModel, true_field_T, clock_s, *, t_s: float, 
     p_n = int(n_particles)
     k0, k1 = jax.random.split(key)
     x0 = jnp.asarray(lo) + jax.random.uniform(k0, (p_n, lo.size), dtype=jnp.float64) * jnp.asarray(hi - lo)
-    state0 = SMCState(x0, jnp.full((p_n,), -jnp.log(p_n), dtype=jnp.float64),
-                      jnp.zeros((), jnp.int64), jnp.zeros((), jnp.int64), jnp.zeros((), jnp.float64))
+    state0 = initial_state(x0, jax.random.fold_in(k0, 1))
     dts = jnp.diff(jnp.concatenate([clock[:1], clock]))
 
     def field_of(x, c):
@@ -150,7 +156,7 @@ def track(key: Array, model: RamseyModel, true_field_T, clock_s, *, t_s: float, 
         state = reweight(state, _counts_ll(lik(state.particles, s), counts) - ll_null)
         state = resample_if_needed(state, kc, opts)
         f = field_of(state.particles, c)
-        w = jnp.exp(state.log_weights)
+        w = state.weights
         band = weighted_quantiles(f, w, jnp.array([0.025, 0.975]))
         return state, (w @ f, band[0], band[1])
 
@@ -179,7 +185,7 @@ def template_waveform(state: SMCState, times_s, width_s: float, level: float = 0
     if not 0.0 < level < 1.0:
         raise ValueError(f"level = {level}; accepted: 0 < level < 1")
     t = jnp.asarray(times_s, dtype=jnp.float64)
-    w = jnp.exp(state.log_weights)
+    w = state.weights
     f = state.particles[:, :1] * ap_shape(t[None, :] - state.particles[:, 1:2], width_s)
     q = jnp.array([(1 - level) / 2, (1 + level) / 2])
     band = jax.vmap(lambda col: weighted_quantiles(col, w, q), in_axes=1)(f)
