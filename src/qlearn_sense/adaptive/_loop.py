@@ -3,9 +3,10 @@ and the real-time step.
 
 One experiment = choose a setting from the posterior, draw the outcome from
 the true parameters, update. :func:`simulate_trials` runs N independent
-trials in one compiled program per batch (batches dispatched from worker threads); :func:`make_realtime_step` gives the jitted
-per-shot step (update, resample when needed, next setting) whose latency
-:func:`measure_latency` reports.
+trials in one compiled program per batch (batches dispatched from worker threads).
+:func:`make_pipelined_step` gives the real-time update as two jitted calls (likelihood,
+reweight, next setting; then the resampling when needed, after the setting is issued) and
+:func:`make_realtime_step` the same work in one call; :func:`measure_latency` times either.
 """
 
 from __future__ import annotations
