@@ -18,19 +18,11 @@ from qlearn_sense.adaptive import _rng
 @pytest.mark.parametrize("seed", [0, 1, 2026])
 @pytest.mark.parametrize("n", [1, 2, 7, 1000])
 def test_threefry_is_bit_identical_to_jax(seed, n):
-    key = jax.random.PRNGKey(seed)
-    ref = np.asarray(jax.extend.random.threefry_2x32(key, jnp.arange(n, dtype=jnp.uint32)))
-    np.testing.assert_array_equal(np.asarray(_rng.bits(key, n)), ref)
-    # typed keys give the same words
-    np.testing.assert_array_equal(np.asarray(_rng.bits(jax.random.key(seed), n)), ref)
-
-
-def test_word_pairs_are_the_hash_of_their_counters():
-    key = jax.random.PRNGKey(9)
-    a, b = _rng.word_pairs(key, 5)
-    c = jnp.arange(5, dtype=jnp.uint32)
-    ref = np.asarray(jax.extend.random.threefry_2x32(key, jnp.concatenate([c, c + 5])))
-    np.testing.assert_array_equal(np.concatenate([np.asarray(a), np.asarray(b)]), ref)
+    """word_pairs(key, n) concatenated is JAX's threefry_2x32(key, arange(2 n)), raw and typed keys."""
+    ref = np.asarray(jax.extend.random.threefry_2x32(jax.random.PRNGKey(seed), jnp.arange(2 * n, dtype=jnp.uint32)))
+    for key in (jax.random.PRNGKey(seed), jax.random.key(seed)):
+        a, b = _rng.word_pairs(key, n)
+        np.testing.assert_array_equal(np.concatenate([np.asarray(a), np.asarray(b)]), ref)
 
 
 def test_normal_and_uniform_distributions():
@@ -47,7 +39,7 @@ def test_normal_and_uniform_distributions():
         assert u.min() >= 0 and u.max() < 1
     # the two streams of one key and of split keys are not the same numbers
     k1, k2 = _rng.split(jax.random.PRNGKey(3), 2)
-    assert not np.array_equal(np.asarray(_rng.bits(k1, 8)), np.asarray(_rng.bits(k2, 8)))
+    assert not np.array_equal(np.asarray(_rng.word_pairs(k1, 8)), np.asarray(_rng.word_pairs(k2, 8)))
     assert abs(np.corrcoef(np.asarray(_rng.normal_f32(k1, n)), np.asarray(_rng.normal_f32(k2, n)))[0, 1]) < 4 / math.sqrt(n)
 
 

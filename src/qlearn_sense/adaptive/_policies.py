@@ -16,9 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qlearn_sense.adaptive import _rng
 from qlearn_sense.adaptive._likelihood import OutcomeProbs
-from qlearn_sense.adaptive._smc import SMCState
+from qlearn_sense.adaptive._smc import SMCState, inverse_cdf_indices
 
 Array = jax.Array
 Policy = Callable[[SMCState, Array], Array]
@@ -79,13 +78,10 @@ def _readout_phase(rule: str, state: SMCState, omega_hat: Array, t: Array) -> Ar
 def _draw_indices(key: Array, weights: Array, n: int) -> Array:
     """n particle indices drawn from the weights (inverse CDF), shape (n,).
 
-    The n queries are located against the cumulative weights by one comparison
-    pass (``searchsorted`` with ``method="compare_all"``: O(nP), no loop; for the handful of
-    draws a policy needs it is cheaper on CPU than a binary search's while loop).
+    One comparison pass (``method="compare_all"``: O(nP), no loop; for the handful of draws a
+    policy needs it is cheaper on CPU than a binary search's while loop).
     """
-    c = jnp.cumsum(weights)
-    u = _rng.uniform(key, n) * c[-1]
-    return jnp.clip(jnp.searchsorted(c, u, method="compare_all"), 0, c.shape[0] - 1)
+    return inverse_cdf_indices(key, weights, n, "compare_all")
 
 
 def particle_guess_policy(gyromagnetic_ratio_Hz_per_T: float, t_max_s: float, *, n_qubits: int = 1,

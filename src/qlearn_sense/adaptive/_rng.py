@@ -63,27 +63,12 @@ def key_words(key: Array) -> Array:
     return jnp.asarray(key, jnp.uint32).reshape(-1)[:2]
 
 
-def bits(key: Array, n: int) -> Array:
-    """n uniformly random uint32 words, shape (n,): JAX's ``threefry_2x32(key, arange(n))``.
-
-    The hash of counters ``0 .. n-1`` split in two halves (n static, >= 1), laid out as JAX
-    lays them out; used to check the generator against JAX's. The samplers below use
-    :func:`word_pairs` instead.
-    """
-    kw = key_words(key)
-    n = int(n)
-    h = -(-n // 2)
-    # counters 0 .. n-1 (odd n padded with a 0 counter, as JAX pads), first half against second
-    c = np.concatenate([np.arange(n, dtype=np.uint32), np.zeros(2 * h - n, np.uint32)])
-    a, b = threefry2x32(kw[0], kw[1], jnp.asarray(c[:h]), jnp.asarray(c[h:]))
-    return jnp.concatenate([a, b])[:n]
-
-
 def word_pairs(key: Array, n: int) -> tuple[Array, Array]:
     """Two uint32 words per element, each shape (n,): the hash of the counter pairs ``(j, n + j)``.
 
     Every output element depends on its own counter only (no concatenation), so a sampler
     built on it stays one vectorizable elementwise loop when XLA fuses it into its consumer.
+    The two arrays concatenated are JAX's ``threefry_2x32(key, arange(2 n))``.
     """
     kw = key_words(key)
     c = jnp.arange(int(n), dtype=jnp.uint32)

@@ -182,15 +182,22 @@ def systematic_indices(key: Array, w: Array) -> Array:
     return jnp.clip(jnp.cumsum(marks)[:p], 0, p - 1)
 
 
-def multinomial_indices(key: Array, w: Array) -> Array:
-    """Multinomial resampling indices, shape (P,): P independent draws with probabilities w (P,).
+def inverse_cdf_indices(key: Array, w: Array, n: int, method: str = "scan") -> Array:
+    """n independent particle indices drawn with probabilities w (P,), shape (n,).
 
-    Each draw locates a uniform in the cumulative weights (a vectorized binary search,
-    ``searchsorted`` with ``method="scan"``: log2 P passes of P comparisons).
+    Each draw locates a uniform in the cumulative weights (``searchsorted``, ``side="right"``,
+    so a zero-weight particle is never drawn). ``method`` is ``searchsorted``'s: ``"scan"``
+    (a vectorized binary search, log2 P passes of n comparisons) for many draws,
+    ``"compare_all"`` (one pass of n P comparisons, no loop) for a handful.
     """
     c = jnp.cumsum(w)
-    u = _rng.uniform(key, w.shape[0]) * c[-1]
-    return jnp.clip(jnp.searchsorted(c, u, side="right", method="scan"), 0, w.shape[0] - 1)
+    u = _rng.uniform(key, int(n)) * c[-1]
+    return jnp.clip(jnp.searchsorted(c, u, side="right", method=method), 0, w.shape[0] - 1)
+
+
+def multinomial_indices(key: Array, w: Array) -> Array:
+    """Multinomial resampling indices, shape (P,): P independent draws with probabilities w (P,)."""
+    return inverse_cdf_indices(key, w, w.shape[0], "scan")
 
 
 RESAMPLERS = ("multinomial", "systematic")
@@ -254,8 +261,8 @@ def reweight(state: SMCState, log_likelihood: Array) -> SMCState:
     weights unchanged and sets the log evidence to -inf.
     """
     top = jnp.max(log_likelihood)
-    return _reweight_scaled(state, jnp.exp(log_likelihood - jnp.where(jnp.isfinite(top), top, 0.0)),
-                            jnp.where(jnp.isfinite(top), top, 0.0))
+    shift = jnp.where(jnp.isfinite(top), top, 0.0)
+    return _reweight_scaled(state, jnp.exp(log_likelihood - shift), shift)
 
 
 def reweight_probs(state: SMCState, probs: Array) -> SMCState:
@@ -271,10 +278,10 @@ def _reweight_scaled(state: SMCState, scaled_likelihood: Array, log_scale: Array
     w = state.weights * scaled_likelihood
     total = jnp.sum(w)
     ok = (total > 0) & jnp.isfinite(total)
-    return state._replace(weights=jnp.where(ok, w / jnp.where(ok, total, 1.0), state.weights),
+    safe_total = jnp.where(ok, total, 1.0)
+    return state._replace(weights=jnp.where(ok, w / safe_total, state.weights),
                           n_updates=state.n_updates + 1,
-                          log_evidence=state.log_evidence + jnp.where(ok, jnp.log(jnp.where(ok, total, 1.0)) + log_scale,
-                                                                      -jnp.inf))
+                          log_evidence=state.log_evidence + jnp.where(ok, jnp.log(safe_total) + log_scale, -jnp.inf))
 
 
 def resample_if_needed(state: SMCState, key: Array, options: SMCOptions) -> SMCState:

@@ -193,11 +193,13 @@ def run_live(backend, design, *, gamma: float, true_field_T: float, lower, upper
     setting = jnp.array([cap_s / 64, 0.0, 0.0])
     period, finish, lags, proc, dead = 1.0 / event_rate_Hz, 0.0, [], [], []
     # per-event keys drawn before the clock starts, as host arrays: no eager JAX dispatch inside the loop
-    event_keys = np.asarray(jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(1, int(events) + 1)))
+    # two per event: the update's and the resampling's
+    event_keys = np.asarray(jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(1, 2 * int(events) + 1))
+                            ).reshape(int(events), 2, -1)
     # compile (and warm the backend) before the clock starts, with the argument types the loop passes
-    warm, _ = step.update(state, np.int32(0), setting, event_keys[0])
+    warm, _ = step.update(state, np.int32(0), setting, event_keys[0, 0])
     collapsed = warm._replace(weights=jnp.asarray(np.eye(1, n_particles)[0]))  # all weight on one particle
-    jax.block_until_ready(step.maintain(collapsed, event_keys[0]))  # compiles the resampling too
+    jax.block_until_ready(step.maintain(collapsed, event_keys[0, 1]))  # compiles the resampling too
     backend.run(prot, np.asarray(theta_jit(np.asarray(setting)[1]))[None], 0.0, 1, seed=seed)
     for i in range(int(events)):
         arrival = i * period
@@ -206,12 +208,12 @@ def run_live(backend, design, *, gamma: float, true_field_T: float, lower, upper
         params = np.asarray(theta_jit(s[1]))[None]
         phi = 2 * math.pi * gamma * true_field_T * s[0]
         y = int(np.argmax(backend.run(prot, params, phi, 1, seed=seed + i).counts[0]))
-        state, setting = step.update(state, np.int32(y), setting, event_keys[i])
+        state, setting = step.update(state, np.int32(y), setting, event_keys[i, 0])
         jax.block_until_ready(setting)
         dead.append(time.perf_counter() - t0)
         # resampling after the next setting is issued: on hardware it overlaps that experiment;
         # here the simulated shot runs on the same CPU, so it counts in the event's processing
-        state = jax.block_until_ready(step.maintain(state, event_keys[i] ^ np.uint32(0x5BD1E995)))
+        state = jax.block_until_ready(step.maintain(state, event_keys[i, 1]))
         dt = time.perf_counter() - t0
         finish = max(arrival, finish) + dt
         proc.append(dt)
